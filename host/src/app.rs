@@ -1,0 +1,266 @@
+//! What the CLI asks for, done: a config checked against the adapters in the
+//! plugins folder, each job's adapter instances started with their grants,
+//! and the engine run over them.
+
+use crate::config::{Config, ConfigError, Endpoint, Job};
+use crate::engine::{self, Action, AdapterError, JobReport};
+use crate::runtime::{Catalog, DirectoryGrant, Grants, OriginPattern, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Where to find things, as given on the command line or in the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Locations {
+    /// `--plugins-dir`: overrides the config's `plugins_dir` and `./plugins`.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a command could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The config file is unreadable or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The config does not fit the adapters (unknown adapter, missing key, bad grant, ...).
+    #[error("{file}: {}", problems.join("\n  "))]
+    Mismatch {
+        /// The config file.
+        file: PathBuf,
+        /// Every problem found, each saying where.
+        problems: Vec<String>,
+    },
+    /// No adapter (or more than one) has the name asked for.
+    #[error("{0}")]
+    UnknownAdapter(String),
+    /// The plugins folder or an adapter file could not be read or loaded.
+    #[error(transparent)]
+    Plugin(#[from] RuntimeError),
+}
+
+/// Everything one `plan` or `sync` did, job by job.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// `plan` or `sync`.
+    pub action: &'static str,
+    /// One report per job run.
+    pub jobs: Vec<JobReport>,
+}
+
+/// A checked config, with the runtime and the adapters it uses.
+pub struct Session {
+    config: Config,
+    runtime: Runtime,
+    catalog: Catalog,
+}
+
+/// One adapter instance, ready to start.
+struct Instance<'a> {
+    label: String,
+    plugin: &'a Plugin,
+    grants: Grants,
+    config: Vec<(String, String)>,
+    secrets: Secrets,
+}
+
+impl Session {
+    /// Loads `config_file` and the plugins folder, and checks every job
+    /// against the adapters, reporting every problem at once.
+    pub async fn open(config_file: &Path, locations: &Locations) -> Result<Self, AppError> {
+        let config = Config::load(config_file, |name| std::env::var(name).ok())?;
+        let plugins_dir = locations
+            .plugins_dir
+            .clone()
+            .or_else(|| config.plugins_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("plugins"));
+        let runtime = Runtime::new(locations.cache_dir.clone())?;
+        let catalog = Catalog::scan(&runtime, &plugins_dir).await?;
+        let session = Session { config, runtime, catalog };
+        let problems: Vec<String> = session
+            .config
+            .jobs
+            .iter()
+            .flat_map(|job| session.instances(job).err().unwrap_or_default())
+            .collect();
+        match problems.is_empty() {
+            true => Ok(session),
+            false => Err(AppError::Mismatch {
+                file: session.config.file.clone(),
+                problems,
+            }),
+        }
+    }
+
+    /// Plans or syncs every job, or only the job named `only`.
+    pub async fn run(&self, action: Action, only: Option<&str>) -> Result<RunReport, AppError> {
+        let jobs: Vec<&Job> = match only {
+            Some(name) => vec![self.config.job(name).map_err(|problem| AppError::Mismatch {
+                file: self.config.file.clone(),
+                problems: vec![problem],
+            })?],
+            None => self.config.jobs.iter().collect(),
+        };
+        let mut reports = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            reports.push(self.run_job(job, action).await);
+        }
+        Ok(RunReport {
+            action: match action {
+                Action::Plan => "plan",
+                Action::Apply => "sync",
+            },
+            jobs: reports,
+        })
+    }
+
+    async fn run_job(&self, job: &Job, action: Action) -> JobReport {
+        let (source, destinations) = self.instances(job).expect("checked when the session opened");
+        let source = self.start(&source).await;
+        let mut started = Vec::with_capacity(destinations.len());
+        for (destination, instance) in job.destinations.iter().zip(&destinations) {
+            started.push(engine::Destination {
+                name: destination.name.clone(),
+                options: job.options_for(destination),
+                adapter: self.start(instance).await,
+            });
+        }
+        engine::run_job(&job.name, source, started, action).await
+    }
+
+    async fn start(&self, instance: &Instance<'_>) -> Result<WasmAdapter, AdapterError> {
+        tracing::debug!("starting {}", instance.label);
+        self.runtime
+            .start(instance.plugin, &instance.label, &instance.grants, instance.config.clone(), instance.secrets.clone())
+            .await
+    }
+
+    /// The job's source and destination instances, or every problem found.
+    #[allow(clippy::type_complexity)]
+    fn instances<'a>(&'a self, job: &Job) -> Result<(Instance<'a>, Vec<Instance<'a>>), Vec<String>> {
+        let source = self.instance(&job.source, format!("job `{}` source", job.name), false);
+        let destinations: Vec<Result<Instance, String>> = job
+            .destinations
+            .iter()
+            .map(|destination| {
+                self.instance(
+                    &destination.endpoint,
+                    format!("job `{}` destination `{}`", job.name, destination.name),
+                    true,
+                )
+            })
+            .collect();
+        let problems: Vec<String> = std::iter::once(&source)
+            .chain(&destinations)
+            .filter_map(|instance| instance.as_ref().err().cloned())
+            .collect();
+        match problems.is_empty() {
+            true => Ok((source.unwrap(), destinations.into_iter().map(Result::unwrap).collect())),
+            false => Err(problems),
+        }
+    }
+
+    fn instance<'a>(&'a self, endpoint: &Endpoint, label: String, writes: bool) -> Result<Instance<'a>, String> {
+        let fail = |problem: String| format!("{label}: {problem}");
+        let plugin = self.catalog.find(&endpoint.adapter).map_err(fail)?;
+        let info = &plugin.info;
+        if writes && info.read_only {
+            return Err(fail(format!("the `{}` adapter is read-only: it can only be a source", info.name)));
+        }
+        check_keys(plugin, endpoint).map_err(fail)?;
+        let grants = grants(plugin, endpoint).map_err(fail)?;
+        let secrets = Secrets::new(
+            info.config
+                .iter()
+                .filter(|key| key.secret)
+                .filter_map(|key| endpoint.config.get(&key.name).cloned()),
+        );
+        Ok(Instance {
+            label,
+            plugin,
+            grants,
+            config: endpoint.config.clone().into_iter().collect(),
+            secrets,
+        })
+    }
+}
+
+/// Every required key is set and every key set is one the adapter knows.
+fn check_keys(plugin: &Plugin, endpoint: &Endpoint) -> Result<(), String> {
+    let info = &plugin.info;
+    let known: Vec<&str> = info.config.iter().map(|key| key.name.as_str()).collect();
+    if let Some(unknown) = endpoint.config.keys().find(|key| !known.contains(&key.as_str())) {
+        return Err(format!(
+            "config key `{unknown}` is not one the `{}` adapter knows (its keys: {})",
+            info.name,
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ));
+    }
+    match info.config.iter().find(|key| key.required && !endpoint.config.contains_key(&key.name)) {
+        Some(missing) => Err(format!(
+            "config key `{}` is required by the `{}` adapter: {}",
+            missing.name, info.name, missing.description
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What the instance may reach: `allowed_hosts` if set, else the origins the
+/// adapter declares (none at all if it declares a wildcard); and its directory.
+fn grants(plugin: &Plugin, endpoint: &Endpoint) -> Result<Grants, String> {
+    let origins = match &endpoint.allowed_hosts {
+        Some(hosts) => hosts
+            .iter()
+            .map(|host| OriginPattern::parse(host).map_err(|err| format!("allowed_hosts: {err}")))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => declared_origins(plugin),
+    };
+    let directory = match &endpoint.directory {
+        None => None,
+        Some(directory) if directory.path.is_dir() => Some(DirectoryGrant {
+            path: directory.path.clone(),
+            writable: directory.writable,
+        }),
+        Some(directory) => {
+            return Err(format!("directory {} does not exist or is not a folder", directory.path.display()));
+        }
+    };
+    Ok(Grants { origins, directory })
+}
+
+/// The origins an adapter declares, if all are exact; otherwise none.
+fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
+    let declared: Result<Vec<OriginPattern>, String> =
+        plugin.info.hosts.iter().map(|host| OriginPattern::parse(host)).collect();
+    match declared {
+        Ok(origins) if origins.iter().all(|origin| !origin.is_wildcard()) => origins,
+        Ok(_) => {
+            tracing::warn!(
+                "the `{}` adapter declares wildcard hosts; grant it origins with allowed_hosts",
+                plugin.info.name
+            );
+            Vec::new()
+        }
+        Err(err) => {
+            tracing::warn!("the `{}` adapter declares an unusable host: {err}", plugin.info.name);
+            Vec::new()
+        }
+    }
+}
+
+/// Loads the plugins folder for listing.
+pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
+    let runtime = Runtime::new(locations.cache_dir.clone())?;
+    let dir = locations.plugins_dir.clone().unwrap_or_else(|| PathBuf::from("plugins"));
+    Ok(Catalog::scan(&runtime, &dir).await?)
+}
+
+/// Loads one adapter, by file path (anything ending in `.wasm`) or by name
+/// from the plugins folder.
+pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppError> {
+    if target.ends_with(".wasm") {
+        let runtime = Runtime::new(locations.cache_dir.clone())?;
+        return Ok(runtime.load(Path::new(target)).await?);
+    }
+    catalog(locations).await?.take(target).map_err(AppError::UnknownAdapter)
+}

@@ -1,0 +1,161 @@
+//! The `allsync` command line: parses, calls [`crate::app`], prints.
+
+mod exit;
+mod output;
+
+use crate::app::{self, AppError, Locations, Session};
+use crate::engine::Action;
+use clap::{Args, Parser, Subcommand};
+use exit::Exit;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Keep lists of people in sync: read a source, make each destination match.
+#[derive(Debug, Parser)]
+#[command(name = "allsync", version, after_help = exit::HELP)]
+struct Cli {
+    /// More log detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Folder of adapter components (*.wasm) [default: the config's plugins_dir, else ./plugins]
+    #[arg(long, global = true, env = "ALLSYNC_PLUGINS_DIR", value_name = "DIR")]
+    plugins_dir: Option<PathBuf>,
+
+    /// Where compiled adapters are cached [default: the user cache folder]
+    #[arg(long, global = true, env = "ALLSYNC_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile adapters on every run instead of caching them.
+    #[arg(long, global = true)]
+    no_cache: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a sync would change, changing nothing.
+    Plan {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Exit with 6 when there are changes to apply (0 when there are none).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make every destination match its source, and show what was done.
+    Sync {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List or inspect the adapters in the plugins folder.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The sync file.
+    #[arg(short, long, default_value = "allsync.toml", env = "ALLSYNC_CONFIG", value_name = "FILE")]
+    config: PathBuf,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Run only the job with this name.
+    #[arg(long, value_name = "NAME")]
+    job: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// List every adapter in the plugins folder (broken files are reported too).
+    List {
+        /// Print machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an adapter's description, config keys, hosts, hash, imports and exports.
+    Inspect {
+        /// An adapter name from the plugins folder, or a path to a .wasm file.
+        target: String,
+        /// Print machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line and returns the documented exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let locations = Locations {
+        plugins_dir: cli.plugins_dir.clone(),
+        cache_dir: match cli.no_cache {
+            true => None,
+            false => cli.cache_dir.clone().or_else(|| dirs::cache_dir().map(|dir| dir.join("allsync"))),
+        },
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return Exit::Unexpected.into();
+        }
+    };
+    let exit = runtime.block_on(run(cli.command, locations)).unwrap_or_else(|err| {
+        eprintln!("error: {err}");
+        Exit::from(&err)
+    });
+    exit.into()
+}
+
+async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
+    match command {
+        Command::Plan { run, detailed_exitcode } => {
+            let report = execute(&run, Action::Plan, &locations).await?;
+            output::run_report(&report, run.json);
+            Ok(Exit::of_run(&report, detailed_exitcode))
+        }
+        Command::Sync { run } => {
+            let report = execute(&run, Action::Apply, &locations).await?;
+            output::run_report(&report, run.json);
+            Ok(Exit::of_run(&report, false))
+        }
+        Command::Plugins(PluginsCommand::List { json }) => {
+            let catalog = app::catalog(&locations).await?;
+            output::catalog(&catalog, json);
+            Ok(match catalog.broken.is_empty() {
+                true => Exit::Ok,
+                false => Exit::AdapterFailed,
+            })
+        }
+        Command::Plugins(PluginsCommand::Inspect { target, json }) => {
+            output::plugin(&app::inspect(&target, &locations).await?, json);
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+async fn execute(run: &RunArgs, action: Action, locations: &Locations) -> Result<app::RunReport, AppError> {
+    let session = Session::open(&run.config, locations).await?;
+    session.run(action, run.job.as_deref()).await
+}
+
+/// Logs go to stderr: `RUST_LOG` if set, else info (warnings only from
+/// dependencies), raised by each `-v`.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,allsync=info",
+        1 => "info,allsync=debug",
+        _ => "debug,allsync=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,212 @@
+//! What `allsync` prints on stdout: readable text, or JSON with `--json`.
+
+use crate::app::RunReport;
+use crate::engine::{DestinationReport, JobReport, Plan, Status};
+use crate::runtime::{Catalog, Plugin};
+use serde::Serialize;
+use serde_json::json;
+use std::fmt::Write;
+
+/// Prints a plan or sync report.
+pub fn run_report(report: &RunReport, json: bool) {
+    match json {
+        true => print_json(report),
+        false => print!("{}", render_run(report)),
+    }
+}
+
+/// Prints the adapters of a plugins folder; broken files go to stderr.
+pub fn catalog(catalog: &Catalog, json: bool) {
+    for broken in &catalog.broken {
+        eprintln!("error: {broken}");
+    }
+    if json {
+        let plugins: Vec<_> = catalog.plugins.iter().map(plugin_json).collect();
+        let broken: Vec<String> = catalog.broken.iter().map(ToString::to_string).collect();
+        return print_json(&json!({ "plugins": plugins, "broken": broken }));
+    }
+    if catalog.plugins.is_empty() {
+        println!("no adapters in {}", catalog.dir.display());
+        return;
+    }
+    let rows: Vec<[String; 5]> = catalog
+        .plugins
+        .iter()
+        .map(|plugin| {
+            let info = &plugin.info;
+            let role = if info.read_only { "source" } else { "source, destination" };
+            [info.name.clone(), info.version.clone(), role.into(), plugin.path.display().to_string(), info.description.clone()]
+        })
+        .collect();
+    print!("{}", table(["NAME", "VERSION", "ROLES", "FILE", "DESCRIPTION"], &rows));
+}
+
+/// Prints everything about one adapter.
+pub fn plugin(plugin: &Plugin, json: bool) {
+    if json {
+        return print_json(&plugin_json(plugin));
+    }
+    let info = &plugin.info;
+    let mut out = String::new();
+    let none = |list: &[String]| if list.is_empty() { "(none)".to_string() } else { list.join(", ") };
+    let _ = writeln!(out, "name:         {}", info.name);
+    let _ = writeln!(out, "version:      {}", info.version);
+    let _ = writeln!(out, "description:  {}", info.description);
+    let _ = writeln!(out, "file:         {}", plugin.path.display());
+    let _ = writeln!(out, "sha256:       {}", plugin.sha256);
+    let _ = writeln!(out, "read-only:    {}", if info.read_only { "yes" } else { "no" });
+    let _ = writeln!(out, "hosts:        {}", none(&info.hosts));
+    let _ = writeln!(out, "config keys:");
+    let rows: Vec<[String; 3]> = info
+        .config
+        .iter()
+        .map(|key| {
+            let flags = [key.required.then_some("required"), key.secret.then_some("secret")];
+            let flags: Vec<&str> = flags.into_iter().flatten().collect();
+            [key.name.clone(), if flags.is_empty() { "optional".into() } else { flags.join(", ") }, key.description.clone()]
+        })
+        .collect();
+    match rows.is_empty() {
+        true => out.push_str("  (none)\n"),
+        false => out.push_str(&indent(&table(["KEY", "KIND", "DESCRIPTION"], &rows))),
+    }
+    let _ = writeln!(out, "imports:");
+    for import in &plugin.imports {
+        let _ = writeln!(out, "  {import}");
+    }
+    let _ = writeln!(out, "exports:");
+    for export in &plugin.exports {
+        let _ = writeln!(out, "  {export}");
+    }
+    print!("{out}");
+}
+
+fn plugin_json(plugin: &Plugin) -> serde_json::Value {
+    json!({
+        "file": plugin.path,
+        "sha256": plugin.sha256,
+        "info": plugin.info,
+        "imports": plugin.imports,
+        "exports": plugin.exports,
+    })
+}
+
+fn print_json(value: &impl Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).expect("reports serialise to JSON"));
+}
+
+/// The human-readable form of a report.
+fn render_run(report: &RunReport) -> String {
+    let mut out = String::new();
+    for job in &report.jobs {
+        render_job(&mut out, job, report.action);
+    }
+    out.push_str(&summary(report));
+    out
+}
+
+fn render_job(out: &mut String, job: &JobReport, action: &str) {
+    let _ = match (&job.source.count, &job.source.error) {
+        (_, Some(error)) => writeln!(out, "job {}: source FAILED: {error}", job.name),
+        (Some(count), None) => writeln!(out, "job {}: source has {count} things", job.name),
+        (None, None) => writeln!(out, "job {}:", job.name),
+    };
+    for destination in &job.destinations {
+        render_destination(out, destination, action);
+    }
+}
+
+fn render_destination(out: &mut String, destination: &DestinationReport, action: &str) {
+    let head = format!("  {} ({}):", destination.name, destination.mode);
+    let counts = destination.plan.as_ref().map(plan_counts).unwrap_or_default();
+    let error = destination.error.as_deref().unwrap_or_default();
+    let _ = match destination.status {
+        Status::UpToDate => writeln!(out, "{head} up to date ({counts})"),
+        Status::Pending => writeln!(out, "{head} {counts}"),
+        Status::Applied => writeln!(out, "{head} {} added, {} removed", destination.added.len(), destination.removed.len()),
+        Status::Blocked => writeln!(out, "{head} BLOCKED ({counts}): {error}"),
+        Status::Failed => writeln!(out, "{head} FAILED: {error}"),
+    };
+    let (added, removed): (&[String], &[String]) = match (destination.status, &destination.plan, action) {
+        (Status::Pending, Some(plan), _) => (&plan.add, &plan.remove),
+        (Status::Applied | Status::Failed, _, "sync") => (&destination.added, &destination.removed),
+        _ => (&[], &[]),
+    };
+    for thing in added {
+        let _ = writeln!(out, "    + {thing}");
+    }
+    for thing in removed {
+        let _ = writeln!(out, "    - {thing}");
+    }
+    for rejection in &destination.rejected {
+        let _ = writeln!(out, "    ! could not {} {}: {}", rejection.operation, rejection.thing, rejection.reason);
+    }
+}
+
+/// "2 to add, 1 to remove, 5 unchanged, 1 ignored", leaving out zero changes.
+fn plan_counts(plan: &Plan) -> String {
+    let parts = [
+        (plan.add.len(), "to add"),
+        (plan.remove.len(), "to remove"),
+        (plan.unchanged, "unchanged"),
+        (plan.ignored, "ignored"),
+    ];
+    let parts: Vec<String> = parts
+        .iter()
+        .filter(|(count, what)| *count > 0 || *what == "unchanged")
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+    parts.join(", ")
+}
+
+/// One closing line: what changed or would change, and what went wrong.
+fn summary(report: &RunReport) -> String {
+    let destinations: Vec<&DestinationReport> = report.jobs.iter().flat_map(|job| &job.destinations).collect();
+    let count = |status: Status| destinations.iter().filter(|d| d.status == status).count();
+    let rejected: usize = destinations.iter().map(|d| d.rejected.len()).sum();
+    let mut line = match report.action {
+        "plan" => {
+            let pending: Vec<&Plan> = destinations.iter().filter(|d| d.status == Status::Pending).filter_map(|d| d.plan.as_ref()).collect();
+            let changes: usize = pending.iter().map(|plan| plan.changes()).sum();
+            match changes {
+                0 => "Plan: no changes to apply.".to_string(),
+                _ => format!("Plan: {changes} changes to {} destination(s); run `allsync sync` to apply them.", pending.len()),
+            }
+        }
+        _ => {
+            let changed: usize = destinations.iter().map(|d| d.added.len() + d.removed.len()).sum();
+            format!("Sync: {changed} changes applied to {} destination(s).", count(Status::Applied))
+        }
+    };
+    for (n, what) in [(count(Status::Blocked), "blocked"), (count(Status::Failed), "failed")] {
+        if n > 0 {
+            let _ = write!(line, " {n} destination(s) {what}.");
+        }
+    }
+    if rejected > 0 {
+        let _ = write!(line, " {rejected} thing(s) rejected.");
+    }
+    line.push('\n');
+    line
+}
+
+/// Left-aligned columns separated by two spaces.
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(String::from);
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:width$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}\n")).collect()
+}

@@ -1,0 +1,19 @@
+//! The sync engine: plain Rust over the [`Adapter`] trait, with no knowledge
+//! of WebAssembly.
+//!
+//! A job reads its source once, then for each destination reads what is
+//! there, [plans](plan::plan) the difference under that destination's
+//! [`SyncOptions`], and (unless only planning) applies it. Destinations are
+//! independent: one failing never stops another.
+
+mod adapter;
+mod options;
+mod plan;
+mod report;
+mod run;
+
+pub use adapter::{Adapter, AdapterError, Rejected};
+pub use options::{ChangeLimit, Mode, SyncOptions};
+pub use plan::{Blocked, Plan, plan};
+pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
+pub use run::{Action, Destination, run_job};

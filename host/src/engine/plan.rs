@@ -1,0 +1,173 @@
+//! The difference between a source and a destination, under a destination's
+//! options: what to add, what to remove, and whether the guards allow it.
+
+use super::options::SyncOptions;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use wildmatch::WildMatch;
+
+/// What a sync would do to one destination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Things to add, spelt as in the source, in source order.
+    pub add: Vec<String>,
+    /// Things to remove, spelt as in the destination, in destination order.
+    pub remove: Vec<String>,
+    /// Destination things that are also in the source.
+    pub unchanged: usize,
+    /// Destination things left alone because `ignore` matches them.
+    pub ignored: usize,
+    /// How many things the destination holds now.
+    pub destination_size: usize,
+    /// Why the plan must not be applied, if a guard stopped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Blocked>,
+}
+
+impl Plan {
+    /// Additions plus removals.
+    pub fn changes(&self) -> usize {
+        self.add.len() + self.remove.len()
+    }
+}
+
+/// A guard that stopped a plan before any write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Blocked {
+    /// The source returned nothing and the plan would remove things.
+    EmptySource {
+        /// How many things the plan would remove.
+        would_remove: usize,
+    },
+    /// The plan makes more changes than `max_changes` allows.
+    TooManyChanges {
+        /// Additions plus removals in the plan.
+        changes: usize,
+        /// The most changes allowed for this destination now.
+        allowed: usize,
+        /// The configured limit, as written.
+        max_changes: String,
+    },
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::EmptySource { would_remove } => write!(
+                f,
+                "the source returned nothing, so this would remove all {would_remove} things; \
+                 nothing was changed (set allow_empty_source = true if that is intended)"
+            ),
+            Blocked::TooManyChanges { changes, allowed, max_changes } => write!(
+                f,
+                "{changes} changes exceed max_changes = {max_changes} (at most {allowed} here); \
+                 nothing was changed (check the source, or raise max_changes)"
+            ),
+        }
+    }
+}
+
+/// Plans how to make `destination` match `source` under `options`.
+///
+/// Things are compared case-insensitively unless `case_sensitive`; additions
+/// keep the source's spelling and removals the destination's. Duplicates
+/// (under that comparison) count once.
+pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) -> Plan {
+    let matcher = Matcher::new(options);
+    let source_keys: HashSet<Cow<str>> = matcher.keys(source).collect();
+    let destination_keys: HashSet<Cow<str>> = matcher.keys(destination).collect();
+
+    let add = if options.mode.adds() {
+        matcher.missing_from(source, &destination_keys)
+    } else {
+        Vec::new()
+    };
+    let remove = if options.mode.removes() {
+        matcher.missing_from(destination, &source_keys)
+    } else {
+        Vec::new()
+    };
+    let mut plan = Plan {
+        add,
+        remove,
+        unchanged: destination_keys.intersection(&source_keys).count(),
+        ignored: destination.iter().filter(|thing| matcher.is_ignored(thing)).count(),
+        destination_size: destination.len(),
+        blocked: None,
+    };
+    plan.blocked = guard(&plan, source.is_empty(), options);
+    plan
+}
+
+/// The first guard the plan breaks, if any.
+fn guard(plan: &Plan, source_is_empty: bool, options: &SyncOptions) -> Option<Blocked> {
+    if source_is_empty && !plan.remove.is_empty() && !options.allow_empty_source {
+        return Some(Blocked::EmptySource {
+            would_remove: plan.remove.len(),
+        });
+    }
+    let limit = options.max_changes?;
+    let allowed = limit.allowance(plan.destination_size);
+    (plan.changes() > allowed).then(|| Blocked::TooManyChanges {
+        changes: plan.changes(),
+        allowed,
+        max_changes: limit.to_string(),
+    })
+}
+
+/// Compares things under one destination's case and ignore rules.
+struct Matcher {
+    case_sensitive: bool,
+    ignore: Vec<WildMatch>,
+}
+
+impl Matcher {
+    fn new(options: &SyncOptions) -> Self {
+        let compile = |pattern: &String| match options.case_sensitive {
+            true => WildMatch::new(pattern),
+            false => WildMatch::new_case_insensitive(pattern),
+        };
+        Matcher {
+            case_sensitive: options.case_sensitive,
+            ignore: options.ignore.iter().map(compile).collect(),
+        }
+    }
+
+    /// The comparison key of a thing: itself, or its lower case.
+    fn key<'a>(&self, thing: &'a str) -> Cow<'a, str> {
+        let folds = !self.case_sensitive && thing.chars().any(char::is_uppercase);
+        match folds {
+            true => Cow::Owned(thing.to_lowercase()),
+            false => Cow::Borrowed(thing),
+        }
+    }
+
+    fn is_ignored(&self, thing: &str) -> bool {
+        self.ignore.iter().any(|pattern| pattern.matches(thing))
+    }
+
+    /// Keys of the things that are not ignored.
+    fn keys<'a>(&'a self, things: &'a [String]) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        things
+            .iter()
+            .filter(|thing| !self.is_ignored(thing))
+            .map(|thing| self.key(thing))
+    }
+
+    /// Things (not ignored, first spelling of each key) whose key is not in `other`.
+    fn missing_from(&self, things: &[String], other: &HashSet<Cow<str>>) -> Vec<String> {
+        let mut seen = HashSet::new();
+        things
+            .iter()
+            .filter(|thing| !self.is_ignored(thing))
+            .filter(|thing| {
+                let key = self.key(thing);
+                !other.contains(&key) && seen.insert(key)
+            })
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,5 @@
+//! The `allsync` command.
+
+fn main() -> std::process::ExitCode {
+    allsync::cli::main()
+}

@@ -1,0 +1,227 @@
+//! Loading adapters as sandboxed WebAssembly components and calling them.
+//!
+//! [`Runtime`] compiles (or loads from its cache) a component and checks it
+//! implements the `allsync:adapter` world, giving a [`Plugin`]; a plugin
+//! starts [`WasmAdapter`] instances, each in its own [`sandbox`] with its own
+//! [`Grants`]. Nothing here knows about sync rules.
+
+mod bindings;
+mod cache;
+mod catalog;
+mod instance;
+mod origin;
+mod outbound;
+pub mod sandbox;
+mod secrets;
+
+pub use cache::ComponentCache;
+pub use catalog::Catalog;
+pub use instance::WasmAdapter;
+pub use origin::{Origin, OriginPattern};
+pub use sandbox::{DirectoryGrant, Grants};
+pub use secrets::{REDACTED, Secrets};
+
+use bindings::PluginPre;
+use outbound::Refusals;
+use sandbox::Sandbox;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+/// Why a component could not be loaded or started.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a component this host can run as an adapter.
+    #[error("{path} is not a usable allsync adapter: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The host itself could not be set up.
+    #[error("cannot start the WebAssembly runtime: {0}")]
+    Setup(String),
+}
+
+/// What an adapter says about itself (`describe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdapterInfo {
+    /// The adapter's name, used as `adapter = "..."` in allsync.toml.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// One line on what it syncs.
+    pub description: String,
+    /// The config keys it understands.
+    pub config: Vec<ConfigKey>,
+    /// Origins it asks to reach.
+    pub hosts: Vec<String>,
+    /// Whether it can only be a source.
+    pub read_only: bool,
+}
+
+/// One config key an adapter understands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigKey {
+    /// The key.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Whether `init` fails without it.
+    pub required: bool,
+    /// Whether its value is a secret, never to be shown or logged.
+    pub secret: bool,
+}
+
+/// A compiled adapter component, checked against the contract and described.
+pub struct Plugin {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// The sha256 of the file, hex.
+    pub sha256: String,
+    /// What `describe` returned.
+    pub info: AdapterInfo,
+    /// The component's imports, e.g. `wasi:http/outgoing-handler@0.2.12`.
+    pub imports: Vec<String>,
+    /// The component's exports, e.g. `allsync:adapter/adapter@0.1.0`.
+    pub exports: Vec<String>,
+    pre: PluginPre<Sandbox>,
+}
+
+/// The wasmtime engine, the host functions adapters may import, and the cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    cache: ComponentCache,
+}
+
+impl Runtime {
+    /// A runtime caching compiled components in `cache_dir` (no cache if `None`).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, RuntimeError> {
+        let setup = |err: wasmtime::Error| RuntimeError::Setup(format!("{err:#}"));
+        let engine = Engine::new(&wasmtime::Config::new()).map_err(setup)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
+        let cache = ComponentCache::new(cache_dir, &engine);
+        Ok(Runtime { engine, linker, cache })
+    }
+
+    /// Loads the component at `path`, checks it is an adapter this host can
+    /// run, and asks it to describe itself.
+    pub async fn load(&self, path: &Path) -> Result<Plugin, RuntimeError> {
+        let invalid = |reason: String| RuntimeError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let wasm = std::fs::read(path).map_err(|source| RuntimeError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let sha256 = hex(&Sha256::digest(&wasm));
+        let component = self
+            .cache
+            .load(&self.engine, &wasm, &sha256)
+            .map_err(|err| invalid(format!("not a WebAssembly component this host can compile: {err:#}")))?;
+        let (imports, exports) = self.interface_names(&component);
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|err| {
+            invalid(format!("it needs something the host does not provide: {err:#}"))
+        })?;
+        let pre = PluginPre::new(instance_pre).map_err(|err| {
+            invalid(format!(
+                "it does not export allsync:adapter/adapter@0.1.0 as this host expects: {err:#}"
+            ))
+        })?;
+        let info = describe(&self.engine, &pre, path).await.map_err(invalid)?;
+        Ok(Plugin {
+            path: path.to_path_buf(),
+            sha256,
+            info,
+            imports,
+            exports,
+            pre,
+        })
+    }
+
+    fn interface_names(&self, component: &Component) -> (Vec<String>, Vec<String>) {
+        let ty = component.component_type();
+        let imports = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        (imports, exports)
+    }
+
+    /// Starts an instance of `plugin` named `label`, with `grants`, and
+    /// initialises it with `config`. `secrets` are redacted from all it says.
+    pub async fn start(
+        &self,
+        plugin: &Plugin,
+        label: &str,
+        grants: &Grants,
+        config: Vec<(String, String)>,
+        secrets: Secrets,
+    ) -> Result<WasmAdapter, crate::engine::AdapterError> {
+        WasmAdapter::start(&self.engine, &plugin.pre, label, grants, config, secrets).await
+    }
+}
+
+/// Calls `describe` in a sandbox with no grants and checks the answer.
+async fn describe(engine: &Engine, pre: &PluginPre<Sandbox>, path: &Path) -> Result<AdapterInfo, String> {
+    let label = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into());
+    let sandbox = Sandbox::new(&label, &Grants::default(), Secrets::default(), Refusals::default())
+        .map_err(|err| err.to_string())?;
+    let mut store = Store::new(engine, sandbox);
+    let instance = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|err| format!("it failed to start: {err:#}"))?;
+    let info = instance
+        .allsync_adapter_adapter()
+        .call_describe(&mut store)
+        .await
+        .map_err(|err| format!("describe() crashed: {err:#}"))?;
+    let info = AdapterInfo::from(info);
+    if info.name.is_empty() || !info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(format!(
+            "describe() gave the name {:?}; a name must be lower-case letters, digits and dashes",
+            info.name
+        ));
+    }
+    Ok(info)
+}
+
+impl From<bindings::allsync::adapter::types::Info> for AdapterInfo {
+    fn from(info: bindings::allsync::adapter::types::Info) -> Self {
+        AdapterInfo {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            config: info
+                .config
+                .into_iter()
+                .map(|key| ConfigKey {
+                    name: key.name,
+                    description: key.description,
+                    required: key.required,
+                    secret: key.secret,
+                })
+                .collect(),
+            hosts: info.hosts,
+            read_only: info.read_only,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,102 @@
+# Shared setup for scripts/demo.sh and scripts/test.sh: installs what is
+# missing, builds the host and the adapters. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WASM_TARGET=wasm32-wasip2
+# Packages of Debian's own Rust toolchain, which can build wasm32-wasip2
+# components from apt and crates.io alone (see README, "Building adapters").
+DEBIAN_WASM_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 wasi-libc)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs Debian packages that are not installed yet.
+apt_install() {
+    local missing=()
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing ${missing[*]} with apt"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Prints the route used to build adapters: `rustup` (the wasm32-wasip2
+# target, installed or added within a time bound) or `debian` (Debian's
+# rustc-web with -Z build-std). ALLSYNC_WASM_ROUTE forces one.
+wasm_route() {
+    if [ -n "${ALLSYNC_WASM_ROUTE:-}" ]; then
+        echo "$ALLSYNC_WASM_ROUTE"
+    elif rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+        echo rustup
+    elif command -v rustup >/dev/null && timeout 180 rustup target add "$WASM_TARGET" >&2; then
+        echo rustup
+    else
+        echo debian
+    fi
+}
+
+# Builds every adapter in plugins/ and tests/adapters/ into components:
+# shipped ones land in plugins/<name>.wasm, test-only ones in
+# target/test-adapters/<name>.wasm.
+build_adapters() {
+    local route out
+    route="$(wasm_route)"
+    case "$route" in
+        rustup)
+            say "building adapters with rustup's $WASM_TARGET target"
+            cargo build --release --target "$WASM_TARGET" --manifest-path "$ROOT/plugins/Cargo.toml"
+            out="$ROOT/plugins/target/$WASM_TARGET/release"
+            ;;
+        debian)
+            say "building adapters with Debian's rustc-web and -Z build-std (no rustup target available)"
+            apt_install "${DEBIAN_WASM_PACKAGES[@]}"
+            (
+                export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+                export CARGO_TARGET_DIR="$ROOT/plugins/target/debian"
+                export RUSTFLAGS="-L native=/usr/lib/wasm32-wasi -C link-arg=--wasm-ld-path=/usr/bin/wasm-ld-22"
+                /usr/bin/cargo build --release -Z build-std=std,panic_abort --target "$WASM_TARGET" \
+                    --manifest-path "$ROOT/plugins/Cargo.toml"
+            )
+            out="$ROOT/plugins/target/debian/$WASM_TARGET/release"
+            ;;
+        *)
+            echo "ALLSYNC_WASM_ROUTE must be rustup or debian, not '$route'" >&2
+            return 1
+            ;;
+    esac
+    mkdir -p "$ROOT/target/test-adapters"
+    copy_components "$out" "$ROOT/plugins" "$ROOT"/plugins/*/Cargo.toml
+    copy_components "$out" "$ROOT/target/test-adapters" "$ROOT"/tests/adapters/*/Cargo.toml
+}
+
+# copy_components BUILD_DIR DEST MANIFEST...: copies each manifest's
+# component from BUILD_DIR to DEST/<package-name>.wasm.
+copy_components() {
+    local from="$1" to="$2" manifest name
+    shift 2
+    for manifest in "$@"; do
+        name="$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)"
+        cp "$from/${name//-/_}.wasm" "$to/$name.wasm"
+    done
+}
+
+# Builds the allsync binary (dev profile, dependencies optimised).
+build_host() {
+    say "building the allsync host"
+    cargo build --manifest-path "$ROOT/Cargo.toml" -p allsync
+}
+
+setup() {
+    command -v cargo >/dev/null || {
+        echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
+        return 1
+    }
+    build_adapters
+    build_host
+}

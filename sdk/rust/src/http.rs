@@ -1,0 +1,347 @@
+//! A small blocking HTTP client over `wasi:http`, with JSON bodies.
+//!
+//! ```ignore
+//! let members: Vec<String> = Request::get(&url).bearer(token).send()?.success("list members")?.json()?;
+//! ```
+//!
+//! The host decides which origins an adapter may reach; a refused request
+//! fails with an error that says so.
+
+use crate::Error;
+use crate::bindings::wasi::http::outgoing_handler;
+use crate::bindings::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    Scheme,
+};
+use crate::bindings::wasi::io::streams::StreamError;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Bytes written to a request body per `wasi:io` call (the stream's limit).
+const WRITE_CHUNK: usize = 4096;
+/// Bytes asked for per read of a response body.
+const READ_CHUNK: u64 = 64 * 1024;
+
+/// An HTTP request, built then [sent](Request::send).
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+/// A complete HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A `GET` of `url`.
+    pub fn get(url: &str) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    /// A `POST` to `url`.
+    pub fn post(url: &str) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    /// A `PUT` to `url`.
+    pub fn put(url: &str) -> Self {
+        Self::new(Method::Put, url)
+    }
+
+    /// A `PATCH` of `url`.
+    pub fn patch(url: &str) -> Self {
+        Self::new(Method::Patch, url)
+    }
+
+    /// A `DELETE` of `url`.
+    pub fn delete(url: &str) -> Self {
+        Self::new(Method::Delete, url)
+    }
+
+    fn new(method: Method, url: &str) -> Self {
+        Request {
+            method,
+            url: url.to_string(),
+            headers: vec![("user-agent".into(), "allsync-adapter".into())],
+            body: None,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sets a JSON body and its content type.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|err| Error::Other(format!("could not encode a JSON body: {err}")))?;
+        self.body = Some(bytes);
+        Ok(self.header("content-type", "application/json; charset=utf-8"))
+    }
+
+    /// Sets a raw body; set its content type with [`Request::header`].
+    pub fn body(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self
+    }
+
+    /// Sends the request and reads the whole response.
+    ///
+    /// Fails only when no response came back (refused by the host, DNS,
+    /// connection, TLS); an error status is still a response.
+    pub fn send(self) -> Result<Response, Error> {
+        let target = Target::parse(&self.url)?;
+        let fields = Fields::new();
+        for (name, value) in &self.headers {
+            fields
+                .append(name, value.as_bytes())
+                .map_err(|err| Error::Other(format!("invalid header `{name}`: {err:?}")))?;
+        }
+        let request = OutgoingRequest::new(fields);
+        let invalid = |part: &str| Error::Other(format!("invalid {part} in URL `{}`", self.url));
+        request.set_method(&self.method).map_err(|()| invalid("method"))?;
+        request.set_scheme(Some(&target.scheme)).map_err(|()| invalid("scheme"))?;
+        request.set_authority(Some(&target.authority)).map_err(|()| invalid("host"))?;
+        request.set_path_with_query(Some(&target.path)).map_err(|()| invalid("path"))?;
+        let body = request.body().map_err(|()| invalid("body"))?;
+
+        let pending = outgoing_handler::handle(request, None).map_err(|err| transport(&self, err))?;
+        write_body(&body, self.body.as_deref().unwrap_or_default())?;
+        OutgoingBody::finish(body, None).map_err(|err| transport(&self, err))?;
+
+        let response = loop {
+            match pending.get() {
+                Some(Ok(Ok(response))) => break response,
+                Some(Ok(Err(err))) => return Err(transport(&self, err)),
+                Some(Err(())) => return Err(Error::Other("response was already taken".into())),
+                None => pending.subscribe().block(),
+            }
+        };
+        read_response(response).map_err(|err| match err {
+            Error::Other(message) => Error::Other(format!("{} {}: {message}", self.method_name(), self.url)),
+            other => other,
+        })
+    }
+
+    fn method_name(&self) -> &str {
+        match &self.method {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Connect => "CONNECT",
+            Method::Options => "OPTIONS",
+            Method::Trace => "TRACE",
+            Method::Patch => "PATCH",
+            Method::Other(other) => other,
+        }
+    }
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|err| {
+            Error::Other(format!(
+                "unexpected response body (HTTP {}): {err}: {}",
+                self.status,
+                snippet(&self.text())
+            ))
+        })
+    }
+
+    /// This response if its status is 2xx; otherwise the matching error:
+    /// 401/403 `unauthorized`, 404 `not-found`, 429 `rate-limited` (with
+    /// `Retry-After`), anything else `other`. `what` names the operation.
+    pub fn success(self, what: &str) -> Result<Self, Error> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        let detail = format!("{what}: HTTP {}: {}", self.status, snippet(&self.text()));
+        Err(match self.status {
+            401 | 403 => Error::Unauthorized(detail),
+            404 => Error::NotFound(detail),
+            429 => Error::RateLimited(self.retry_after().unwrap_or(1)),
+            _ => Error::Other(detail),
+        })
+    }
+
+    /// Seconds from a `Retry-After: <seconds>` header.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.header("retry-after")?.trim().parse().ok()
+    }
+}
+
+/// Percent-encodes `value` for use in a URL path segment or query value.
+pub fn encode(value: &str) -> String {
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// Where a URL points: the parts `wasi:http` takes separately.
+struct Target {
+    scheme: Scheme,
+    authority: String,
+    path: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Self, Error> {
+        let invalid = || Error::InvalidConfig(format!("`{url}` is not an http:// or https:// URL"));
+        let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            _ => return Err(invalid()),
+        };
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        if authority.is_empty() {
+            return Err(invalid());
+        }
+        let path = match path {
+            "" => "/".to_string(),
+            query if query.starts_with('?') => format!("/{query}"),
+            path => path.to_string(),
+        };
+        Ok(Target {
+            scheme,
+            authority: authority.to_string(),
+            path,
+        })
+    }
+}
+
+fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), Error> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let stream = body
+        .write()
+        .map_err(|()| Error::Other("request body stream unavailable".into()))?;
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|err| Error::Other(format!("could not send the request body: {}", stream_error(err))))?;
+    }
+    Ok(())
+}
+
+fn read_response(response: IncomingResponse) -> Result<Response, Error> {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    let incoming = response
+        .consume()
+        .map_err(|()| Error::Other("response body unavailable".into()))?;
+    let body = read_body(&incoming)?;
+    IncomingBody::finish(incoming);
+    Ok(Response { status, headers, body })
+}
+
+fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, Error> {
+    let stream = incoming
+        .stream()
+        .map_err(|()| Error::Other("response body stream unavailable".into()))?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => return Ok(body),
+            Err(err) => {
+                return Err(Error::Other(format!(
+                    "response body broke off: {}",
+                    stream_error(err)
+                )));
+            }
+        }
+    }
+}
+
+fn stream_error(err: StreamError) -> String {
+    match err {
+        StreamError::Closed => "stream closed".to_string(),
+        StreamError::LastOperationFailed(err) => err.to_debug_string(),
+    }
+}
+
+fn transport(request: &Request, err: ErrorCode) -> Error {
+    let why = match err {
+        ErrorCode::HttpRequestDenied => {
+            "refused by the allsync host: this origin is not granted to the adapter".to_string()
+        }
+        other => format!("{other:?}"),
+    };
+    Error::Other(format!("{} {}: {why}", request.method_name(), request.url))
+}
+
+fn snippet(text: &str) -> &str {
+    const LIMIT: usize = 300;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_a_url_into_the_parts_wasi_http_takes() {
+        let target = Target::parse("https://slack.com:8443/api/x?y=1").unwrap();
+        assert!(matches!(target.scheme, Scheme::Https));
+        assert_eq!(target.authority, "slack.com:8443");
+        assert_eq!(target.path, "/api/x?y=1");
+        assert_eq!(Target::parse("http://h?q").unwrap().path, "/?q");
+        assert_eq!(Target::parse("http://h").unwrap().path, "/");
+        assert!(Target::parse("ftp://h/").is_err());
+        assert!(Target::parse("http:///x").is_err());
+    }
+
+    #[test]
+    fn encodes_emails_for_query_strings() {
+        assert_eq!(encode("a+b@x.com"), "a%2Bb%40x.com");
+    }
+}
