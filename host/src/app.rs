@@ -4,7 +4,10 @@
 
 use crate::config::{Config, ConfigError, Endpoint, Job};
 use crate::engine::{self, Action, AdapterError, JobReport};
-use crate::runtime::{Catalog, DirectoryGrant, Grants, OriginPattern, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter};
+use crate::runtime::{
+    Catalog, DirectoryGrant, Grants, OriginPattern, Plugin, Runtime, RuntimeError, Secrets,
+    WasmAdapter,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +79,11 @@ impl Session {
             .unwrap_or_else(|| PathBuf::from("plugins"));
         let runtime = Runtime::new(locations.cache_dir.clone())?;
         let catalog = Catalog::scan(&runtime, &plugins_dir).await?;
-        let session = Session { config, runtime, catalog };
+        let session = Session {
+            config,
+            runtime,
+            catalog,
+        };
         let problems: Vec<String> = session
             .config
             .jobs
@@ -95,10 +102,14 @@ impl Session {
     /// Plans or syncs every job, or only the job named `only`.
     pub async fn run(&self, action: Action, only: Option<&str>) -> Result<RunReport, AppError> {
         let jobs: Vec<&Job> = match only {
-            Some(name) => vec![self.config.job(name).map_err(|problem| AppError::Mismatch {
-                file: self.config.file.clone(),
-                problems: vec![problem],
-            })?],
+            Some(name) => vec![
+                self.config
+                    .job(name)
+                    .map_err(|problem| AppError::Mismatch {
+                        file: self.config.file.clone(),
+                        problems: vec![problem],
+                    })?,
+            ],
             None => self.config.jobs.iter().collect(),
         };
         let mut reports = Vec::with_capacity(jobs.len());
@@ -115,7 +126,9 @@ impl Session {
     }
 
     async fn run_job(&self, job: &Job, action: Action) -> JobReport {
-        let (source, destinations) = self.instances(job).expect("checked when the session opened");
+        let (source, destinations) = self
+            .instances(job)
+            .expect("checked when the session opened");
         let source = self.start(&source).await;
         let mut started = Vec::with_capacity(destinations.len());
         for (destination, instance) in job.destinations.iter().zip(&destinations) {
@@ -131,13 +144,22 @@ impl Session {
     async fn start(&self, instance: &Instance<'_>) -> Result<WasmAdapter, AdapterError> {
         tracing::debug!("starting {}", instance.label);
         self.runtime
-            .start(instance.plugin, &instance.label, &instance.grants, instance.config.clone(), instance.secrets.clone())
+            .start(
+                instance.plugin,
+                &instance.label,
+                &instance.grants,
+                instance.config.clone(),
+                instance.secrets.clone(),
+            )
             .await
     }
 
     /// The job's source and destination instances, or every problem found.
     #[allow(clippy::type_complexity)]
-    fn instances<'a>(&'a self, job: &Job) -> Result<(Instance<'a>, Vec<Instance<'a>>), Vec<String>> {
+    fn instances<'a>(
+        &'a self,
+        job: &Job,
+    ) -> Result<(Instance<'a>, Vec<Instance<'a>>), Vec<String>> {
         let source = self.instance(&job.source, format!("job `{}` source", job.name), false);
         let destinations: Vec<Result<Instance, String>> = job
             .destinations
@@ -155,17 +177,28 @@ impl Session {
             .filter_map(|instance| instance.as_ref().err().cloned())
             .collect();
         match problems.is_empty() {
-            true => Ok((source.unwrap(), destinations.into_iter().map(Result::unwrap).collect())),
+            true => Ok((
+                source.unwrap(),
+                destinations.into_iter().map(Result::unwrap).collect(),
+            )),
             false => Err(problems),
         }
     }
 
-    fn instance<'a>(&'a self, endpoint: &Endpoint, label: String, writes: bool) -> Result<Instance<'a>, String> {
+    fn instance<'a>(
+        &'a self,
+        endpoint: &Endpoint,
+        label: String,
+        writes: bool,
+    ) -> Result<Instance<'a>, String> {
         let fail = |problem: String| format!("{label}: {problem}");
         let plugin = self.catalog.find(&endpoint.adapter).map_err(fail)?;
         let info = &plugin.info;
         if writes && info.read_only {
-            return Err(fail(format!("the `{}` adapter is read-only: it can only be a source", info.name)));
+            return Err(fail(format!(
+                "the `{}` adapter is read-only: it can only be a source",
+                info.name
+            )));
         }
         check_keys(plugin, endpoint).map_err(fail)?;
         let grants = grants(plugin, endpoint).map_err(fail)?;
@@ -189,14 +222,26 @@ impl Session {
 fn check_keys(plugin: &Plugin, endpoint: &Endpoint) -> Result<(), String> {
     let info = &plugin.info;
     let known: Vec<&str> = info.config.iter().map(|key| key.name.as_str()).collect();
-    if let Some(unknown) = endpoint.config.keys().find(|key| !known.contains(&key.as_str())) {
+    if let Some(unknown) = endpoint
+        .config
+        .keys()
+        .find(|key| !known.contains(&key.as_str()))
+    {
         return Err(format!(
             "config key `{unknown}` is not one the `{}` adapter knows (its keys: {})",
             info.name,
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         ));
     }
-    match info.config.iter().find(|key| key.required && !endpoint.config.contains_key(&key.name)) {
+    match info
+        .config
+        .iter()
+        .find(|key| key.required && !endpoint.config.contains_key(&key.name))
+    {
         Some(missing) => Err(format!(
             "config key `{}` is required by the `{}` adapter: {}",
             missing.name, info.name, missing.description
@@ -222,7 +267,10 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint) -> Result<Grants, String> {
             writable: directory.writable,
         }),
         Some(directory) => {
-            return Err(format!("directory {} does not exist or is not a folder", directory.path.display()));
+            return Err(format!(
+                "directory {} does not exist or is not a folder",
+                directory.path.display()
+            ));
         }
     };
     Ok(Grants { origins, directory })
@@ -230,8 +278,12 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint) -> Result<Grants, String> {
 
 /// The origins an adapter declares, if all are exact; otherwise none.
 fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
-    let declared: Result<Vec<OriginPattern>, String> =
-        plugin.info.hosts.iter().map(|host| OriginPattern::parse(host)).collect();
+    let declared: Result<Vec<OriginPattern>, String> = plugin
+        .info
+        .hosts
+        .iter()
+        .map(|host| OriginPattern::parse(host))
+        .collect();
     match declared {
         Ok(origins) if origins.iter().all(|origin| !origin.is_wildcard()) => origins,
         Ok(_) => {
@@ -242,7 +294,10 @@ fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
             Vec::new()
         }
         Err(err) => {
-            tracing::warn!("the `{}` adapter declares an unusable host: {err}", plugin.info.name);
+            tracing::warn!(
+                "the `{}` adapter declares an unusable host: {err}",
+                plugin.info.name
+            );
             Vec::new()
         }
     }
@@ -251,7 +306,10 @@ fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
 /// Loads the plugins folder for listing.
 pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
     let runtime = Runtime::new(locations.cache_dir.clone())?;
-    let dir = locations.plugins_dir.clone().unwrap_or_else(|| PathBuf::from("plugins"));
+    let dir = locations
+        .plugins_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("plugins"));
     Ok(Catalog::scan(&runtime, &dir).await?)
 }
 
@@ -262,5 +320,8 @@ pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppE
         let runtime = Runtime::new(locations.cache_dir.clone())?;
         return Ok(runtime.load(Path::new(target)).await?);
     }
-    catalog(locations).await?.take(target).map_err(AppError::UnknownAdapter)
+    catalog(locations)
+        .await?
+        .take(target)
+        .map_err(AppError::UnknownAdapter)
 }

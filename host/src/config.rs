@@ -144,10 +144,13 @@ impl Config {
 
     /// The job named `name`, or an error listing the job names.
     pub fn job(&self, name: &str) -> Result<&Job, String> {
-        self.jobs.iter().find(|job| job.name == name).ok_or_else(|| {
-            let names: Vec<&str> = self.jobs.iter().map(|job| job.name.as_str()).collect();
-            format!("no job named `{name}` (jobs: {})", names.join(", "))
-        })
+        self.jobs
+            .iter()
+            .find(|job| job.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.jobs.iter().map(|job| job.name.as_str()).collect();
+                format!("no job named `{name}` (jobs: {})", names.join(", "))
+            })
     }
 }
 
@@ -212,9 +215,14 @@ impl RawFile {
                 Some(name) => format!("job `{name}`"),
                 None => format!("[[sync]] #{}", index + 1),
             };
-            let job = raw.check(base, env).map_err(|err| format!("{where_}: {err}"))?;
+            let job = raw
+                .check(base, env)
+                .map_err(|err| format!("{where_}: {err}"))?;
             if jobs.iter().any(|other| other.name == job.name) {
-                return Err(format!("two jobs are named `{}`: job names must be unique", job.name));
+                return Err(format!(
+                    "two jobs are named `{}`: job names must be unique",
+                    job.name
+                ));
             }
             jobs.push(job);
         }
@@ -228,19 +236,33 @@ impl RawFile {
 
 impl RawJob {
     fn check(self, base: &Path, env: Env) -> Result<Job, String> {
-        no_unknown_keys(&self.unknown, "mode, case_sensitive, max_changes, allow_empty_source, ignore, source, destination")?;
-        let name = self.name.filter(|name| !name.trim().is_empty()).ok_or("every job needs a `name`")?;
-        let source = self.source.ok_or("no [sync.source]: say where the things come from")?;
+        no_unknown_keys(
+            &self.unknown,
+            "mode, case_sensitive, max_changes, allow_empty_source, ignore, source, destination",
+        )?;
+        let name = self
+            .name
+            .filter(|name| !name.trim().is_empty())
+            .ok_or("every job needs a `name`")?;
+        let source = self
+            .source
+            .ok_or("no [sync.source]: say where the things come from")?;
         no_unknown_keys(&source.unknown, "adapter, config, allowed_hosts, directory")
             .map_err(|err| format!("source: {err}"))?;
-        let source = source.endpoint.check(base, env).map_err(|err| format!("source: {err}"))?;
+        let source = source
+            .endpoint
+            .check(base, env)
+            .map_err(|err| format!("source: {err}"))?;
         if self.destinations.is_empty() {
             return Err("no [[sync.destination]]: say where the things go".into());
         }
         let mut destinations: Vec<Destination> = Vec::new();
         for raw in self.destinations {
             let destination = raw.check(base, env)?;
-            if destinations.iter().any(|other| other.name == destination.name) {
+            if destinations
+                .iter()
+                .any(|other| other.name == destination.name)
+            {
                 return Err(format!(
                     "two destinations are named `{}`: give each a distinct `name`",
                     destination.name
@@ -259,7 +281,11 @@ impl RawJob {
 
 impl RawDestination {
     fn check(self, base: &Path, env: Env) -> Result<Destination, String> {
-        let label = self.name.clone().or_else(|| self.endpoint.adapter.clone()).unwrap_or_default();
+        let label = self
+            .name
+            .clone()
+            .or_else(|| self.endpoint.adapter.clone())
+            .unwrap_or_default();
         let context = |err: String| format!("destination `{label}`: {err}");
         no_unknown_keys(
             &self.unknown,
@@ -277,7 +303,10 @@ impl RawDestination {
 
 impl RawEndpoint {
     fn check(self, base: &Path, env: Env) -> Result<Endpoint, String> {
-        let adapter = self.adapter.filter(|name| !name.is_empty()).ok_or("`adapter` is missing")?;
+        let adapter = self
+            .adapter
+            .filter(|name| !name.is_empty())
+            .ok_or("`adapter` is missing")?;
         let config = self
             .config
             .into_iter()
@@ -315,7 +344,10 @@ fn config_value(value: &toml::Value) -> Result<String, String> {
         toml::Value::Integer(number) => Ok(number.to_string()),
         toml::Value::Float(number) => Ok(number.to_string()),
         toml::Value::Boolean(flag) => Ok(flag.to_string()),
-        other => Err(format!("must be a string, number or boolean, not {}", other.type_str())),
+        other => Err(format!(
+            "must be a string, number or boolean, not {}",
+            other.type_str()
+        )),
     }
 }
 
@@ -330,7 +362,9 @@ fn expand_env(text: &str, env: Env) -> Result<String, String> {
             out.push_str("${");
             rest = escaped;
         } else if let Some(reference) = after.strip_prefix("${") {
-            let end = reference.find('}').ok_or("an unclosed `${` (write `$${` for a literal one)")?;
+            let end = reference
+                .find('}')
+                .ok_or("an unclosed `${` (write `$${` for a literal one)")?;
             let name = &reference[..end];
             let value = env(name).ok_or_else(|| {
                 format!("refers to ${{{name}}}, which is not set in the environment: export {name}=... first")
@@ -358,8 +392,10 @@ mod tests {
     fn load_with_env(text: &str, vars: &[(&str, &str)]) -> Result<Config, String> {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(text.as_bytes()).unwrap();
-        let vars: BTreeMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(file.path(), |name| vars.get(name).cloned()).map_err(|err| err.message)
     }
 
@@ -379,7 +415,10 @@ mod tests {
         let config = load(MINIMAL).unwrap();
         let job = &config.jobs[0];
         assert_eq!(job.destinations[0].name, "file");
-        assert_eq!(job.options_for(&job.destinations[0]), SyncOptions::default());
+        assert_eq!(
+            job.options_for(&job.destinations[0]),
+            SyncOptions::default()
+        );
     }
 
     #[test]
@@ -408,39 +447,70 @@ mod tests {
         let job = &config.jobs[0];
         let a = job.options_for(&job.destinations[0]);
         let b = job.options_for(&job.destinations[1]);
-        assert_eq!((a.mode, a.max_changes, a.ignore.clone()), (Mode::AddOnly, Some(ChangeLimit::Percent(10.0)), vec!["bot@x.com".to_string()]));
-        assert_eq!((b.mode, b.max_changes, b.case_sensitive), (Mode::RemoveOnly, Some(ChangeLimit::Count(3)), true));
+        assert_eq!(
+            (a.mode, a.max_changes, a.ignore.clone()),
+            (
+                Mode::AddOnly,
+                Some(ChangeLimit::Percent(10.0)),
+                vec!["bot@x.com".to_string()]
+            )
+        );
+        assert_eq!(
+            (b.mode, b.max_changes, b.case_sensitive),
+            (Mode::RemoveOnly, Some(ChangeLimit::Count(3)), true)
+        );
         assert_eq!(b.ignore, a.ignore);
     }
 
     #[test]
     fn an_unknown_mode_is_an_error_never_a_no_op() {
-        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmode = \"sync-all\"")).unwrap_err();
+        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmode = \"sync-all\""))
+            .unwrap_err();
         assert!(err.contains("unknown variant `sync-all`"), "{err}");
         assert!(err.contains("add-remove"), "{err}");
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_change = 3")).unwrap_err();
+        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_change = 3"))
+            .unwrap_err();
         assert!(err.contains("unknown key `max_change`"), "{err}");
-        let err = load(&MINIMAL.replace("adapter = \"file\"\n        config = { path = \"team.txt\" }", "adapter = \"file\"\n        mdoe = \"add-only\"")).unwrap_err();
-        assert!(err.contains("destination `file`: unknown key `mdoe`"), "{err}");
+        let err = load(&MINIMAL.replace(
+            "adapter = \"file\"\n        config = { path = \"team.txt\" }",
+            "adapter = \"file\"\n        mdoe = \"add-only\"",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("destination `file`: unknown key `mdoe`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_limits_say_what_is_expected() {
-        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = \"lots\"")).unwrap_err();
-        assert!(err.contains("max_changes must be a count like 25 or a percentage"), "{err}");
-        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = -2")).unwrap_err();
+        let err =
+            load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = \"lots\""))
+                .unwrap_err();
+        assert!(
+            err.contains("max_changes must be a count like 25 or a percentage"),
+            "{err}"
+        );
+        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = -2"))
+            .unwrap_err();
         assert!(err.contains("cannot be negative"), "{err}");
     }
 
     #[test]
     fn environment_references_are_expanded_and_missing_ones_named() {
-        let text = MINIMAL.replace("path = \"team.txt\"", "path = \"team.txt\", token = \"x-${TOKEN}-$${LITERAL}\"");
+        let text = MINIMAL.replace(
+            "path = \"team.txt\"",
+            "path = \"team.txt\", token = \"x-${TOKEN}-$${LITERAL}\"",
+        );
         let config = load_with_env(&text, &[("TOKEN", "s3cret")]).unwrap();
-        assert_eq!(config.jobs[0].destinations[0].endpoint.config["token"], "x-s3cret-${LITERAL}");
+        assert_eq!(
+            config.jobs[0].destinations[0].endpoint.config["token"],
+            "x-s3cret-${LITERAL}"
+        );
         let err = load(&text).unwrap_err();
         assert!(err.contains("job `team`: destination `file`: config key `token`: refers to ${TOKEN}, which is not set"), "{err}");
     }
@@ -451,9 +521,17 @@ mod tests {
         let err = load(&MINIMAL.replace("name = \"team\"", "")).unwrap_err();
         assert!(err.contains("every job needs a `name`"), "{err}");
         let twice = format!("{MINIMAL}\n[[sync.destination]]\nadapter = \"file\"\n");
-        assert!(load(&twice).unwrap_err().contains("two destinations are named `file`"));
+        assert!(
+            load(&twice)
+                .unwrap_err()
+                .contains("two destinations are named `file`")
+        );
         let jobs = format!("{MINIMAL}{MINIMAL}");
-        assert!(load(&jobs).unwrap_err().contains("two jobs are named `team`"));
+        assert!(
+            load(&jobs)
+                .unwrap_err()
+                .contains("two jobs are named `team`")
+        );
     }
 
     #[test]
@@ -464,7 +542,10 @@ mod tests {
         ))
         .unwrap();
         let directory = config.jobs[0].source.directory.clone().unwrap();
-        assert!(directory.path.ends_with("data") && directory.path.is_absolute(), "{directory:?}");
+        assert!(
+            directory.path.ends_with("data") && directory.path.is_absolute(),
+            "{directory:?}"
+        );
         assert!(directory.writable);
     }
 }

@@ -1,11 +1,11 @@
 //! allsync: one-way sync of lists (usually email addresses) from a source to
 //! destinations, through adapters loaded as sandboxed WebAssembly components.
 //!
-//! - [`engine`]: the sync rules (diff, modes, limits, plan), over a plain trait;
-//! - [`runtime`]: loading, sandboxing and calling adapter components;
-//! - [`config`]: `allsync.toml`;
-//! - [`app`]: config, runtime and engine put together for the CLI;
-//! - [`cli`]: the `allsync` command.
+//! - [`engine`], the sync rules (diff, modes, limits, plan), over a plain trait;
+//! - [`runtime`], loading, sandboxing and calling adapter components;
+//! - [`config`], `allsync.toml`;
+//! - [`app`], config, runtime and engine put together for the CLI;
+//! - [`cli`], the `allsync` command.
 
 pub mod app;
 pub mod cli;

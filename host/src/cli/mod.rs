@@ -58,7 +58,13 @@ enum Command {
 #[derive(Debug, Args)]
 struct RunArgs {
     /// The sync file.
-    #[arg(short, long, default_value = "allsync.toml", env = "ALLSYNC_CONFIG", value_name = "FILE")]
+    #[arg(
+        short,
+        long,
+        default_value = "allsync.toml",
+        env = "ALLSYNC_CONFIG",
+        value_name = "FILE"
+    )]
     config: PathBuf,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
@@ -94,7 +100,10 @@ pub fn main() -> ExitCode {
         plugins_dir: cli.plugins_dir.clone(),
         cache_dir: match cli.no_cache {
             true => None,
-            false => cli.cache_dir.clone().or_else(|| dirs::cache_dir().map(|dir| dir.join("allsync"))),
+            false => cli
+                .cache_dir
+                .clone()
+                .or_else(|| dirs::cache_dir().map(|dir| dir.join("allsync"))),
         },
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -104,16 +113,21 @@ pub fn main() -> ExitCode {
             return Exit::Unexpected.into();
         }
     };
-    let exit = runtime.block_on(run(cli.command, locations)).unwrap_or_else(|err| {
-        eprintln!("error: {err}");
-        Exit::from(&err)
-    });
+    let exit = runtime
+        .block_on(run(cli.command, locations))
+        .unwrap_or_else(|err| {
+            eprintln!("error: {err}");
+            Exit::from(&err)
+        });
     exit.into()
 }
 
 async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
     match command {
-        Command::Plan { run, detailed_exitcode } => {
+        Command::Plan {
+            run,
+            detailed_exitcode,
+        } => {
             let report = execute(&run, Action::Plan, &locations).await?;
             output::run_report(&report, run.json);
             Ok(Exit::of_run(&report, detailed_exitcode))
@@ -138,20 +152,33 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
     }
 }
 
-async fn execute(run: &RunArgs, action: Action, locations: &Locations) -> Result<app::RunReport, AppError> {
+async fn execute(
+    run: &RunArgs,
+    action: Action,
+    locations: &Locations,
+) -> Result<app::RunReport, AppError> {
     let session = Session::open(&run.config, locations).await?;
     session.run(action, run.job.as_deref()).await
 }
 
 /// Logs go to stderr: `RUST_LOG` if set, else info (warnings only from
 /// dependencies), raised by each `-v`.
+///
+/// wasmtime's WASI crates are held at info whatever is asked: below that they
+/// log raw adapter I/O (stderr bytes, HTTP header values), which can carry
+/// secrets that allsync must never print.
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,allsync=info",
         1 => "info,allsync=debug",
         _ => "debug,allsync=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = ["wasmtime_wasi=info", "wasmtime_wasi_http=info"]
+        .into_iter()
+        .fold(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+            |filter, cap| filter.add_directive(cap.parse().expect("a valid log directive")),
+        );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -34,11 +34,24 @@ pub fn catalog(catalog: &Catalog, json: bool) {
         .iter()
         .map(|plugin| {
             let info = &plugin.info;
-            let role = if info.read_only { "source" } else { "source, destination" };
-            [info.name.clone(), info.version.clone(), role.into(), plugin.path.display().to_string(), info.description.clone()]
+            let role = if info.read_only {
+                "source"
+            } else {
+                "source, destination"
+            };
+            [
+                info.name.clone(),
+                info.version.clone(),
+                role.into(),
+                plugin.path.display().to_string(),
+                info.description.clone(),
+            ]
         })
         .collect();
-    print!("{}", table(["NAME", "VERSION", "ROLES", "FILE", "DESCRIPTION"], &rows));
+    print!(
+        "{}",
+        table(["NAME", "VERSION", "ROLES", "FILE", "DESCRIPTION"], &rows)
+    );
 }
 
 /// Prints everything about one adapter.
@@ -48,22 +61,43 @@ pub fn plugin(plugin: &Plugin, json: bool) {
     }
     let info = &plugin.info;
     let mut out = String::new();
-    let none = |list: &[String]| if list.is_empty() { "(none)".to_string() } else { list.join(", ") };
+    let none = |list: &[String]| {
+        if list.is_empty() {
+            "(none)".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
     let _ = writeln!(out, "name:         {}", info.name);
     let _ = writeln!(out, "version:      {}", info.version);
     let _ = writeln!(out, "description:  {}", info.description);
     let _ = writeln!(out, "file:         {}", plugin.path.display());
     let _ = writeln!(out, "sha256:       {}", plugin.sha256);
-    let _ = writeln!(out, "read-only:    {}", if info.read_only { "yes" } else { "no" });
+    let _ = writeln!(
+        out,
+        "read-only:    {}",
+        if info.read_only { "yes" } else { "no" }
+    );
     let _ = writeln!(out, "hosts:        {}", none(&info.hosts));
     let _ = writeln!(out, "config keys:");
     let rows: Vec<[String; 3]> = info
         .config
         .iter()
         .map(|key| {
-            let flags = [key.required.then_some("required"), key.secret.then_some("secret")];
+            let flags = [
+                key.required.then_some("required"),
+                key.secret.then_some("secret"),
+            ];
             let flags: Vec<&str> = flags.into_iter().flatten().collect();
-            [key.name.clone(), if flags.is_empty() { "optional".into() } else { flags.join(", ") }, key.description.clone()]
+            [
+                key.name.clone(),
+                if flags.is_empty() {
+                    "optional".into()
+                } else {
+                    flags.join(", ")
+                },
+                key.description.clone(),
+            ]
         })
         .collect();
     match rows.is_empty() {
@@ -92,7 +126,10 @@ fn plugin_json(plugin: &Plugin) -> serde_json::Value {
 }
 
 fn print_json(value: &impl Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).expect("reports serialise to JSON"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("reports serialise to JSON")
+    );
 }
 
 /// The human-readable form of a report.
@@ -118,20 +155,32 @@ fn render_job(out: &mut String, job: &JobReport, action: &str) {
 
 fn render_destination(out: &mut String, destination: &DestinationReport, action: &str) {
     let head = format!("  {} ({}):", destination.name, destination.mode);
-    let counts = destination.plan.as_ref().map(plan_counts).unwrap_or_default();
+    let counts = destination
+        .plan
+        .as_ref()
+        .map(plan_counts)
+        .unwrap_or_default();
     let error = destination.error.as_deref().unwrap_or_default();
     let _ = match destination.status {
         Status::UpToDate => writeln!(out, "{head} up to date ({counts})"),
         Status::Pending => writeln!(out, "{head} {counts}"),
-        Status::Applied => writeln!(out, "{head} {} added, {} removed", destination.added.len(), destination.removed.len()),
+        Status::Applied => writeln!(
+            out,
+            "{head} {} added, {} removed",
+            destination.added.len(),
+            destination.removed.len()
+        ),
         Status::Blocked => writeln!(out, "{head} BLOCKED ({counts}): {error}"),
         Status::Failed => writeln!(out, "{head} FAILED: {error}"),
     };
-    let (added, removed): (&[String], &[String]) = match (destination.status, &destination.plan, action) {
-        (Status::Pending, Some(plan), _) => (&plan.add, &plan.remove),
-        (Status::Applied | Status::Failed, _, "sync") => (&destination.added, &destination.removed),
-        _ => (&[], &[]),
-    };
+    let (added, removed): (&[String], &[String]) =
+        match (destination.status, &destination.plan, action) {
+            (Status::Pending, Some(plan), _) => (&plan.add, &plan.remove),
+            (Status::Applied | Status::Failed, _, "sync") => {
+                (&destination.added, &destination.removed)
+            }
+            _ => (&[], &[]),
+        };
     for thing in added {
         let _ = writeln!(out, "    + {thing}");
     }
@@ -139,7 +188,11 @@ fn render_destination(out: &mut String, destination: &DestinationReport, action:
         let _ = writeln!(out, "    - {thing}");
     }
     for rejection in &destination.rejected {
-        let _ = writeln!(out, "    ! could not {} {}: {}", rejection.operation, rejection.thing, rejection.reason);
+        let _ = writeln!(
+            out,
+            "    ! could not {} {}: {}",
+            rejection.operation, rejection.thing, rejection.reason
+        );
     }
 }
 
@@ -161,24 +214,44 @@ fn plan_counts(plan: &Plan) -> String {
 
 /// One closing line: what changed or would change, and what went wrong.
 fn summary(report: &RunReport) -> String {
-    let destinations: Vec<&DestinationReport> = report.jobs.iter().flat_map(|job| &job.destinations).collect();
+    let destinations: Vec<&DestinationReport> = report
+        .jobs
+        .iter()
+        .flat_map(|job| &job.destinations)
+        .collect();
     let count = |status: Status| destinations.iter().filter(|d| d.status == status).count();
     let rejected: usize = destinations.iter().map(|d| d.rejected.len()).sum();
     let mut line = match report.action {
         "plan" => {
-            let pending: Vec<&Plan> = destinations.iter().filter(|d| d.status == Status::Pending).filter_map(|d| d.plan.as_ref()).collect();
+            let pending: Vec<&Plan> = destinations
+                .iter()
+                .filter(|d| d.status == Status::Pending)
+                .filter_map(|d| d.plan.as_ref())
+                .collect();
             let changes: usize = pending.iter().map(|plan| plan.changes()).sum();
             match changes {
                 0 => "Plan: no changes to apply.".to_string(),
-                _ => format!("Plan: {changes} changes to {} destination(s); run `allsync sync` to apply them.", pending.len()),
+                _ => format!(
+                    "Plan: {changes} changes to {} destination(s); run `allsync sync` to apply them.",
+                    pending.len()
+                ),
             }
         }
         _ => {
-            let changed: usize = destinations.iter().map(|d| d.added.len() + d.removed.len()).sum();
-            format!("Sync: {changed} changes applied to {} destination(s).", count(Status::Applied))
+            let changed: usize = destinations
+                .iter()
+                .map(|d| d.added.len() + d.removed.len())
+                .sum();
+            format!(
+                "Sync: {changed} changes applied to {} destination(s).",
+                count(Status::Applied)
+            )
         }
     };
-    for (n, what) in [(count(Status::Blocked), "blocked"), (count(Status::Failed), "failed")] {
+    for (n, what) in [
+        (count(Status::Blocked), "blocked"),
+        (count(Status::Failed), "failed"),
+    ] {
         if n > 0 {
             let _ = write!(line, " {n} destination(s) {what}.");
         }
@@ -201,7 +274,11 @@ fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut out = String::new();
     let header = header.map(String::from);
     for row in std::iter::once(&header).chain(rows) {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:width$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out

@@ -17,3 +17,6 @@ pub use options::{ChangeLimit, Mode, SyncOptions};
 pub use plan::{Blocked, Plan, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
 pub use run::{Action, Destination, run_job};
+
+#[cfg(test)]
+mod tests;

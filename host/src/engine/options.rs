@@ -67,10 +67,16 @@ impl ChangeLimit {
     /// Parses `25` or `10%` (also `2.5%`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let invalid = || format!("max_changes must be a count like 25 or a percentage like \"10%\", not {text:?}");
+        let invalid = || {
+            format!(
+                "max_changes must be a count like 25 or a percentage like \"10%\", not {text:?}"
+            )
+        };
         match text.strip_suffix('%') {
             Some(percent) => match percent.trim().parse::<f64>() {
-                Ok(percent) if percent.is_finite() && percent >= 0.0 => Ok(ChangeLimit::Percent(percent)),
+                Ok(percent) if percent.is_finite() && percent >= 0.0 => {
+                    Ok(ChangeLimit::Percent(percent))
+                }
                 _ => Err(invalid()),
             },
             None => text.parse().map(ChangeLimit::Count).map_err(|_| invalid()),

@@ -61,7 +61,11 @@ impl fmt::Display for Blocked {
                 "the source returned nothing, so this would remove all {would_remove} things; \
                  nothing was changed (set allow_empty_source = true if that is intended)"
             ),
-            Blocked::TooManyChanges { changes, allowed, max_changes } => write!(
+            Blocked::TooManyChanges {
+                changes,
+                allowed,
+                max_changes,
+            } => write!(
                 f,
                 "{changes} changes exceed max_changes = {max_changes} (at most {allowed} here); \
                  nothing was changed (check the source, or raise max_changes)"
@@ -94,7 +98,10 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
         add,
         remove,
         unchanged: destination_keys.intersection(&source_keys).count(),
-        ignored: destination.iter().filter(|thing| matcher.is_ignored(thing)).count(),
+        ignored: destination
+            .iter()
+            .filter(|thing| matcher.is_ignored(thing))
+            .count(),
         destination_size: destination.len(),
         blocked: None,
     };

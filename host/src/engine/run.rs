@@ -1,10 +1,10 @@
 //! Running a job: read the source once, then sync each destination on its own.
 
 use super::adapter::{Adapter, AdapterError, Rejected};
-use std::collections::HashSet;
 use super::options::SyncOptions;
 use super::plan::{Plan, plan};
 use super::report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
+use std::collections::HashSet;
 
 /// Whether a run only plans or also applies its plans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,10 @@ pub async fn run_job<S: Adapter, D: Adapter>(
 /// Reads a list and checks every thing in it is usable.
 async fn read(adapter: &mut impl Adapter, side: &str) -> Result<Vec<String>, AdapterError> {
     let things = adapter.get().await?;
-    match things.iter().position(|thing| thing.is_empty() || thing.trim() != thing) {
+    match things
+        .iter()
+        .position(|thing| thing.is_empty() || thing.trim() != thing)
+    {
         None => Ok(things),
         Some(index) => Err(AdapterError::Other(format!(
             "the {side} returned an unusable thing {:?} at position {index} \
@@ -92,7 +95,9 @@ async fn sync_destination<D: Adapter>(
         }
         (None, 0, _) => Status::UpToDate,
         (None, _, Action::Plan) => Status::Pending,
-        (None, _, Action::Apply) => apply(&mut adapter, &plan, &destination.options, &mut report).await,
+        (None, _, Action::Apply) => {
+            apply(&mut adapter, &plan, &destination.options, &mut report).await
+        }
     };
     report.plan = Some(plan);
     report
@@ -141,7 +146,12 @@ fn record(
     rejections: &mut Vec<Rejection>,
 ) {
     let refused: HashSet<&str> = rejected.iter().map(|r| r.thing.as_str()).collect();
-    done.extend(things.iter().filter(|thing| !refused.contains(thing.as_str())).cloned());
+    done.extend(
+        things
+            .iter()
+            .filter(|thing| !refused.contains(thing.as_str()))
+            .cloned(),
+    );
     rejections.extend(rejected.into_iter().map(|r| Rejection {
         operation,
         thing: r.thing,

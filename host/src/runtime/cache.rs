@@ -42,12 +42,21 @@ impl ComponentCache {
         match read_entry(engine, &entry) {
             Ok(component) => return Ok(component),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => tracing::warn!("recompiling: cache entry {} is unusable: {err}", entry.display()),
+            Err(err) => tracing::warn!(
+                "recompiling: cache entry {} is unusable: {err}",
+                entry.display()
+            ),
         }
-        tracing::info!("compiling {sha256:.12} (cached afterwards in {})", entry.display());
+        tracing::info!(
+            "compiling {sha256:.12} (cached afterwards in {})",
+            entry.display()
+        );
         let compiled = engine.precompile_component(wasm)?;
         if let Err(err) = write_entry(&entry, &compiled) {
-            tracing::warn!("could not cache the compiled component in {}: {err}", entry.display());
+            tracing::warn!(
+                "could not cache the compiled component in {}: {err}",
+                entry.display()
+            );
         }
         // SAFETY: `compiled` was produced just now by this engine.
         unsafe { Component::deserialize(engine, &compiled) }
@@ -62,7 +71,10 @@ impl ComponentCache {
 /// Reads an entry, checks its checksum, and deserializes it.
 fn read_entry(engine: &Engine, path: &Path) -> io::Result<Component> {
     let bytes = std::fs::read(path)?;
-    let split = bytes.len().checked_sub(CHECKSUM_LEN).ok_or_else(|| corrupt("truncated"))?;
+    let split = bytes
+        .len()
+        .checked_sub(CHECKSUM_LEN)
+        .ok_or_else(|| corrupt("truncated"))?;
     let (compiled, checksum) = bytes.split_at(split);
     if Sha256::digest(compiled).as_slice() != checksum {
         return Err(corrupt("checksum mismatch"));

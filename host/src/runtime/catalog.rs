@@ -38,30 +38,50 @@ impl Catalog {
                 Err(err) => catalog.broken.push(err),
             }
         }
-        catalog.plugins.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        catalog
+            .plugins
+            .sort_by(|a, b| a.info.name.cmp(&b.info.name));
         Ok(catalog)
     }
 
     /// The adapter named `name`; the error says what is available instead,
     /// or which files claim the same name.
     pub fn find(&self, name: &str) -> Result<&Plugin, String> {
-        let matches: Vec<&Plugin> = self.plugins.iter().filter(|plugin| plugin.info.name == name).collect();
+        let matches: Vec<&Plugin> = self
+            .plugins
+            .iter()
+            .filter(|plugin| plugin.info.name == name)
+            .collect();
         match matches.as_slice() {
             [plugin] => Ok(plugin),
             [] => {
-                let names: Vec<&str> = self.plugins.iter().map(|plugin| plugin.info.name.as_str()).collect();
+                let names: Vec<&str> = self
+                    .plugins
+                    .iter()
+                    .map(|plugin| plugin.info.name.as_str())
+                    .collect();
                 let mut message = format!(
                     "no adapter named `{name}` in {} (available: {})",
                     self.dir.display(),
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 );
                 if !self.broken.is_empty() {
-                    message.push_str(&format!("; {} file(s) there failed to load: see `allsync plugins list`", self.broken.len()));
+                    message.push_str(&format!(
+                        "; {} file(s) there failed to load: see `allsync plugins list`",
+                        self.broken.len()
+                    ));
                 }
                 Err(message)
             }
             several => {
-                let files: Vec<String> = several.iter().map(|plugin| plugin.path.display().to_string()).collect();
+                let files: Vec<String> = several
+                    .iter()
+                    .map(|plugin| plugin.path.display().to_string())
+                    .collect();
                 Err(format!(
                     "several files declare the adapter name `{name}`: {}; keep one",
                     files.join(", ")
@@ -73,7 +93,11 @@ impl Catalog {
     /// Takes the adapter named `name` out of the catalog (see [`Catalog::find`]).
     pub fn take(mut self, name: &str) -> Result<Plugin, String> {
         let path = self.find(name)?.path.clone();
-        let index = self.plugins.iter().position(|plugin| plugin.path == path).expect("found above");
+        let index = self
+            .plugins
+            .iter()
+            .position(|plugin| plugin.path == path)
+            .expect("found above");
         Ok(self.plugins.swap_remove(index))
     }
 }

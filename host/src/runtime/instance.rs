@@ -113,20 +113,32 @@ impl WasmAdapter {
 impl Adapter for WasmAdapter {
     async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
         self.ensure_usable()?;
-        let result = self.bindings.allsync_adapter_adapter().call_get(&mut self.store).await;
+        let result = self
+            .bindings
+            .allsync_adapter_adapter()
+            .call_get(&mut self.store)
+            .await;
         self.settle("get", result)
     }
 
     async fn add(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
         self.ensure_usable()?;
-        let result = self.bindings.allsync_adapter_adapter().call_add(&mut self.store, things).await;
+        let result = self
+            .bindings
+            .allsync_adapter_adapter()
+            .call_add(&mut self.store, things)
+            .await;
         let rejected = self.settle("add", result)?;
         Ok(self.rejections(rejected))
     }
 
     async fn remove(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
         self.ensure_usable()?;
-        let result = self.bindings.allsync_adapter_adapter().call_remove(&mut self.store, things).await;
+        let result = self
+            .bindings
+            .allsync_adapter_adapter()
+            .call_remove(&mut self.store, things)
+            .await;
         let rejected = self.settle("remove", result)?;
         Ok(self.rejections(rejected))
     }

@@ -115,7 +115,11 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
         let cache = ComponentCache::new(cache_dir, &engine);
-        Ok(Runtime { engine, linker, cache })
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+        })
     }
 
     /// Loads the component at `path`, checks it is an adapter this host can
@@ -133,10 +137,16 @@ impl Runtime {
         let component = self
             .cache
             .load(&self.engine, &wasm, &sha256)
-            .map_err(|err| invalid(format!("not a WebAssembly component this host can compile: {err:#}")))?;
+            .map_err(|err| {
+                invalid(format!(
+                    "not a WebAssembly component this host can compile: {err:#}"
+                ))
+            })?;
         let (imports, exports) = self.interface_names(&component);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|err| {
-            invalid(format!("it needs something the host does not provide: {err:#}"))
+            invalid(format!(
+                "it needs something the host does not provide: {err:#}"
+            ))
         })?;
         let pre = PluginPre::new(instance_pre).map_err(|err| {
             invalid(format!(
@@ -156,8 +166,14 @@ impl Runtime {
 
     fn interface_names(&self, component: &Component) -> (Vec<String>, Vec<String>) {
         let ty = component.component_type();
-        let imports = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
-        let exports = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         (imports, exports)
     }
 
@@ -176,10 +192,22 @@ impl Runtime {
 }
 
 /// Calls `describe` in a sandbox with no grants and checks the answer.
-async fn describe(engine: &Engine, pre: &PluginPre<Sandbox>, path: &Path) -> Result<AdapterInfo, String> {
-    let label = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into());
-    let sandbox = Sandbox::new(&label, &Grants::default(), Secrets::default(), Refusals::default())
-        .map_err(|err| err.to_string())?;
+async fn describe(
+    engine: &Engine,
+    pre: &PluginPre<Sandbox>,
+    path: &Path,
+) -> Result<AdapterInfo, String> {
+    let label = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into(),
+    );
+    let sandbox = Sandbox::new(
+        &label,
+        &Grants::default(),
+        Secrets::default(),
+        Refusals::default(),
+    )
+    .map_err(|err| err.to_string())?;
     let mut store = Store::new(engine, sandbox);
     let instance = pre
         .instantiate_async(&mut store)
@@ -191,7 +219,12 @@ async fn describe(engine: &Engine, pre: &PluginPre<Sandbox>, path: &Path) -> Res
         .await
         .map_err(|err| format!("describe() crashed: {err:#}"))?;
     let info = AdapterInfo::from(info);
-    if info.name.is_empty() || !info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if info.name.is_empty()
+        || !info
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err(format!(
             "describe() gave the name {:?}; a name must be lower-case letters, digits and dashes",
             info.name

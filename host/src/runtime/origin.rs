@@ -58,7 +58,9 @@ impl OriginPattern {
                 HostPattern::SubdomainsOf(domain.to_string())
             }
             _ if host.contains('*') => {
-                return Err(format!("`{text}`: a wildcard may only lead the host, as in https://*.example.com"));
+                return Err(format!(
+                    "`{text}`: a wildcard may only lead the host, as in https://*.example.com"
+                ));
             }
             _ => HostPattern::Exact(host),
         };
@@ -87,9 +89,13 @@ impl OriginPattern {
 impl fmt::Display for OriginPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.host {
-            HostPattern::Exact(host) if host.contains(':') => write!(f, "{}://[{host}]:{}", self.scheme, self.port),
+            HostPattern::Exact(host) if host.contains(':') => {
+                write!(f, "{}://[{host}]:{}", self.scheme, self.port)
+            }
             HostPattern::Exact(host) => write!(f, "{}://{host}:{}", self.scheme, self.port),
-            HostPattern::SubdomainsOf(domain) => write!(f, "{}://*.{domain}:{}", self.scheme, self.port),
+            HostPattern::SubdomainsOf(domain) => {
+                write!(f, "{}://*.{domain}:{}", self.scheme, self.port)
+            }
         }
     }
 }
@@ -97,7 +103,10 @@ impl fmt::Display for OriginPattern {
 /// Splits `scheme://host[:port][/...]` into lower-case scheme and host and a port.
 fn split(text: &str) -> Result<(String, String, u16), String> {
     let invalid = |why: &str| format!("`{text}` is not an origin like https://example.com: {why}");
-    let (scheme, rest) = text.trim().split_once("://").ok_or_else(|| invalid("no scheme"))?;
+    let (scheme, rest) = text
+        .trim()
+        .split_once("://")
+        .ok_or_else(|| invalid("no scheme"))?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
         "https" => 443,
@@ -110,7 +119,9 @@ fn split(text: &str) -> Result<(String, String, u16), String> {
     }
     let (host, port) = match authority.strip_prefix('[') {
         Some(bracketed) => {
-            let (host, after) = bracketed.split_once(']').ok_or_else(|| invalid("unclosed ["))?;
+            let (host, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| invalid("unclosed ["))?;
             (host, after.strip_prefix(':'))
         }
         None => match authority.rsplit_once(':') {
@@ -122,7 +133,9 @@ fn split(text: &str) -> Result<(String, String, u16), String> {
         return Err(invalid("no host"));
     }
     let port = match port {
-        Some(port) => port.parse().map_err(|_| invalid("the port must be a number from 1 to 65535"))?,
+        Some(port) => port
+            .parse()
+            .map_err(|_| invalid("the port must be a number from 1 to 65535"))?,
         None => default_port,
     };
     if port == 0 {
@@ -136,12 +149,17 @@ mod tests {
     use super::*;
 
     fn grants(pattern: &str, origin: &str) -> bool {
-        OriginPattern::parse(pattern).unwrap().matches(&Origin::parse(origin).unwrap())
+        OriginPattern::parse(pattern)
+            .unwrap()
+            .matches(&Origin::parse(origin).unwrap())
     }
 
     #[test]
     fn scheme_host_and_port_must_all_match() {
-        assert!(grants("https://slack.com", "https://slack.com/api/users.list"));
+        assert!(grants(
+            "https://slack.com",
+            "https://slack.com/api/users.list"
+        ));
         assert!(grants("https://slack.com", "https://SLACK.com:443"));
         assert!(!grants("https://slack.com", "http://slack.com"));
         assert!(!grants("https://slack.com", "https://slack.com:8443"));
@@ -156,7 +174,10 @@ mod tests {
         assert!(grants("https://*.slack.com", "https://a.b.slack.com"));
         assert!(!grants("https://*.slack.com", "https://slack.com"));
         assert!(!grants("https://*.slack.com", "https://evilslack.com"));
-        assert!(!grants("https://*.slack.com", "https://files.slack.com:8443"));
+        assert!(!grants(
+            "https://*.slack.com",
+            "https://files.slack.com:8443"
+        ));
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub struct Refusals(Arc<Mutex<Vec<Origin>>>);
 
 impl Refusals {
     fn record(&self, origin: Origin) {
-        let mut refused = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut refused = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !refused.contains(&origin) {
             refused.push(origin);
         }
@@ -20,7 +23,12 @@ impl Refusals {
 
     /// Takes the refusals recorded so far.
     pub fn take(&self) -> Vec<Origin> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 }
 
@@ -58,7 +66,13 @@ impl OutboundPolicy {
 
 type SendFuture = Box<
     dyn Future<
-            Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>,
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
         > + Send,
 >;
 
@@ -83,7 +97,13 @@ impl WasiHttpHooks for OutboundPolicy {
 /// The origin a request URI points at, if it names a scheme and host.
 fn request_origin(uri: &http::Uri) -> Option<Origin> {
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     Some(Origin { scheme, host, port })
 }

@@ -52,19 +52,29 @@ pub(crate) struct Sandbox {
 
 impl Sandbox {
     /// A sandbox for the instance `label` with exactly `grants`.
-    pub(crate) fn new(label: &str, grants: &Grants, secrets: Secrets, refusals: Refusals) -> io::Result<Self> {
+    pub(crate) fn new(
+        label: &str,
+        grants: &Grants,
+        secrets: Secrets,
+        refusals: Refusals,
+    ) -> io::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stderr(AdapterLog { label: label.into(), secrets })
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
+        wasi.stderr(AdapterLog {
+            label: label.into(),
+            secrets,
+        })
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
         if let Some(directory) = &grants.directory {
             let perms = match directory.writable {
                 true => FsPerms::ReadWrite,
                 false => FsPerms::ReadOnly,
             };
             wasi.preopened_dir(&directory.path, "/", perms)
-                .map_err(|err| io::Error::other(format!("cannot open {}: {err}", directory.path.display())))?;
+                .map_err(|err| {
+                    io::Error::other(format!("cannot open {}: {err}", directory.path.display()))
+                })?;
         }
         Ok(Sandbox {
             wasi: wasi.build(),
@@ -142,7 +152,11 @@ impl LineLogger {
 }
 
 impl AsyncWrite for LineLogger {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.pending.extend_from_slice(bytes);
         self.emit_complete_lines();
         Poll::Ready(Ok(bytes.len()))

@@ -13,7 +13,10 @@ impl Secrets {
     /// Keeps the non-empty values, longest first (so a secret containing
     /// another is redacted whole).
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut values: Vec<String> = values.into_iter().filter(|value| !value.is_empty()).collect();
+        let mut values: Vec<String> = values
+            .into_iter()
+            .filter(|value| !value.is_empty())
+            .collect();
         values.sort_by_key(|value| std::cmp::Reverse(value.len()));
         values.dedup();
         Secrets(values.into())
@@ -21,9 +24,9 @@ impl Secrets {
 
     /// `text` with every secret value replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
-        self.0
-            .iter()
-            .fold(text.to_string(), |text, secret| text.replace(secret.as_str(), REDACTED))
+        self.0.iter().fold(text.to_string(), |text, secret| {
+            text.replace(secret.as_str(), REDACTED)
+        })
     }
 }
 

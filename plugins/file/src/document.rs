@@ -18,8 +18,15 @@ pub enum Format {
 
 impl Format {
     /// The format named in the config, else the one the extension suggests.
-    pub fn from_config(format: Option<&str>, column: Option<&str>, path: &Path) -> Result<Self, Error> {
-        let extension = path.extension().and_then(|ext| ext.to_str()).unwrap_or_default();
+    pub fn from_config(
+        format: Option<&str>,
+        column: Option<&str>,
+        path: &Path,
+    ) -> Result<Self, Error> {
+        let extension = path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .unwrap_or_default();
         let name = format.unwrap_or(match extension.to_ascii_lowercase().as_str() {
             "csv" => "csv",
             "json" => "json",
@@ -48,9 +55,17 @@ impl Format {
 
 /// A parsed list file.
 pub enum Document {
-    Text { lines: Vec<String> },
-    Csv { header: csv::StringRecord, column: usize, rows: Vec<csv::StringRecord> },
-    Json { things: Vec<String> },
+    Text {
+        lines: Vec<String>,
+    },
+    Csv {
+        header: csv::StringRecord,
+        column: usize,
+        rows: Vec<csv::StringRecord>,
+    },
+    Json {
+        things: Vec<String>,
+    },
 }
 
 impl Document {
@@ -70,14 +85,21 @@ impl Document {
     /// The things in the file, in file order.
     pub fn things(&self) -> Vec<String> {
         match self {
-            Document::Text { lines } => lines.iter().filter_map(|line| text_thing(line)).map(str::to_string).collect(),
+            Document::Text { lines } => lines
+                .iter()
+                .filter_map(|line| text_thing(line))
+                .map(str::to_string)
+                .collect(),
             Document::Csv { column, rows, .. } => rows
                 .iter()
                 .filter_map(|row| row.get(*column).map(str::trim))
                 .filter(|thing| !thing.is_empty())
                 .map(str::to_string)
                 .collect(),
-            Document::Json { things } => things.iter().map(|thing| thing.trim().to_string()).collect(),
+            Document::Json { things } => things
+                .iter()
+                .map(|thing| thing.trim().to_string())
+                .collect(),
         }
     }
 
@@ -85,7 +107,11 @@ impl Document {
     pub fn add(&mut self, things: &[String]) {
         match self {
             Document::Text { lines } => lines.extend(things.iter().cloned()),
-            Document::Csv { header, column, rows } => rows.extend(things.iter().map(|thing| {
+            Document::Csv {
+                header,
+                column,
+                rows,
+            } => rows.extend(things.iter().map(|thing| {
                 let mut row = vec![""; header.len()];
                 row[*column] = thing;
                 csv::StringRecord::from(row)
@@ -106,7 +132,9 @@ impl Document {
         };
         match self {
             Document::Text { lines } => lines.retain(|line| keep(text_thing(line))),
-            Document::Csv { column, rows, .. } => rows.retain(|row| keep(row.get(*column).map(str::trim))),
+            Document::Csv { column, rows, .. } => {
+                rows.retain(|row| keep(row.get(*column).map(str::trim)))
+            }
             Document::Json { things } => things.retain(|thing| keep(Some(thing.trim()))),
         }
         removed
@@ -123,12 +151,17 @@ impl Document {
             Document::Csv { header, rows, .. } => {
                 let mut writer = csv::Writer::from_writer(Vec::new());
                 for record in std::iter::once(header).chain(rows) {
-                    writer.write_record(record).expect("writing CSV to memory cannot fail");
+                    writer
+                        .write_record(record)
+                        .expect("writing CSV to memory cannot fail");
                 }
-                writer.into_inner().expect("flushing CSV to memory cannot fail")
+                writer
+                    .into_inner()
+                    .expect("flushing CSV to memory cannot fail")
             }
             Document::Json { things } => {
-                let mut text = serde_json::to_string_pretty(things).expect("a list of strings is JSON");
+                let mut text =
+                    serde_json::to_string_pretty(things).expect("a list of strings is JSON");
                 text.push('\n');
                 text.into_bytes()
             }
@@ -143,20 +176,32 @@ fn text_thing(line: &str) -> Option<&str> {
 }
 
 fn parse_csv(text: &str, column: &str) -> Result<Document, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let header = reader.headers().map_err(|err| format!("unreadable CSV header: {err}"))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|err| format!("unreadable CSV header: {err}"))?
+        .clone();
     let index = header
         .iter()
         .position(|name| name.trim().eq_ignore_ascii_case(column))
         .ok_or_else(|| {
             let names: Vec<&str> = header.iter().collect();
-            format!("no column `{column}` in the CSV header (columns: {})", names.join(", "))
+            format!(
+                "no column `{column}` in the CSV header (columns: {})",
+                names.join(", ")
+            )
         })?;
     let rows = reader
         .records()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| format!("malformed CSV: {err}"))?;
-    Ok(Document::Csv { header, column: index, rows })
+    Ok(Document::Csv {
+        header,
+        column: index,
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -169,28 +214,43 @@ mod tests {
 
     #[test]
     fn text_files_keep_comments_and_blank_lines_through_a_change() {
-        let mut doc = Document::parse(&Format::Text, "# team\nann@x.com\n\n  bob@x.com  \n").unwrap();
+        let mut doc =
+            Document::parse(&Format::Text, "# team\nann@x.com\n\n  bob@x.com  \n").unwrap();
         assert_eq!(doc.things(), ["ann@x.com", "bob@x.com"]);
         assert_eq!(doc.remove(&set(&["bob@x.com"])), set(&["bob@x.com"]));
         doc.add(&["cy@x.com".to_string()]);
-        assert_eq!(String::from_utf8(doc.render()).unwrap(), "# team\nann@x.com\n\ncy@x.com\n");
+        assert_eq!(
+            String::from_utf8(doc.render()).unwrap(),
+            "# team\nann@x.com\n\ncy@x.com\n"
+        );
     }
 
     #[test]
     fn csv_files_read_one_column_and_keep_the_others() {
-        let format = Format::Csv { column: "Email".into() };
-        let mut doc = Document::parse(&format, "name,email\nAnn,ann@x.com\nBob,bob@x.com\n").unwrap();
+        let format = Format::Csv {
+            column: "Email".into(),
+        };
+        let mut doc =
+            Document::parse(&format, "name,email\nAnn,ann@x.com\nBob,bob@x.com\n").unwrap();
         assert_eq!(doc.things(), ["ann@x.com", "bob@x.com"]);
         doc.remove(&set(&["ann@x.com"]));
         doc.add(&["cy@x.com".to_string()]);
-        assert_eq!(String::from_utf8(doc.render()).unwrap(), "name,email\nBob,bob@x.com\n,cy@x.com\n");
+        assert_eq!(
+            String::from_utf8(doc.render()).unwrap(),
+            "name,email\nBob,bob@x.com\n,cy@x.com\n"
+        );
     }
 
     #[test]
     fn csv_without_the_column_names_the_columns_it_has() {
-        let format = Format::Csv { column: "mail".into() };
+        let format = Format::Csv {
+            column: "mail".into(),
+        };
         let err = Document::parse(&format, "name,email\n").err().unwrap();
-        assert_eq!(err, "no column `mail` in the CSV header (columns: name, email)");
+        assert_eq!(
+            err,
+            "no column `mail` in the CSV header (columns: name, email)"
+        );
     }
 
     #[test]
@@ -203,9 +263,20 @@ mod tests {
     #[test]
     fn format_comes_from_the_extension_unless_named() {
         let csv = Format::from_config(None, None, Path::new("people.CSV")).unwrap();
-        assert_eq!(csv, Format::Csv { column: "email".into() });
-        assert_eq!(Format::from_config(None, None, Path::new("a.txt")).unwrap(), Format::Text);
-        assert_eq!(Format::from_config(Some("json"), None, Path::new("a.txt")).unwrap(), Format::Json);
+        assert_eq!(
+            csv,
+            Format::Csv {
+                column: "email".into()
+            }
+        );
+        assert_eq!(
+            Format::from_config(None, None, Path::new("a.txt")).unwrap(),
+            Format::Text
+        );
+        assert_eq!(
+            Format::from_config(Some("json"), None, Path::new("a.txt")).unwrap(),
+            Format::Json
+        );
         assert!(Format::from_config(Some("xml"), None, Path::new("a")).is_err());
         assert!(Format::from_config(None, Some("email"), Path::new("a.txt")).is_err());
     }

@@ -117,13 +117,22 @@ impl Request {
         }
         let request = OutgoingRequest::new(fields);
         let invalid = |part: &str| Error::Other(format!("invalid {part} in URL `{}`", self.url));
-        request.set_method(&self.method).map_err(|()| invalid("method"))?;
-        request.set_scheme(Some(&target.scheme)).map_err(|()| invalid("scheme"))?;
-        request.set_authority(Some(&target.authority)).map_err(|()| invalid("host"))?;
-        request.set_path_with_query(Some(&target.path)).map_err(|()| invalid("path"))?;
+        request
+            .set_method(&self.method)
+            .map_err(|()| invalid("method"))?;
+        request
+            .set_scheme(Some(&target.scheme))
+            .map_err(|()| invalid("scheme"))?;
+        request
+            .set_authority(Some(&target.authority))
+            .map_err(|()| invalid("host"))?;
+        request
+            .set_path_with_query(Some(&target.path))
+            .map_err(|()| invalid("path"))?;
         let body = request.body().map_err(|()| invalid("body"))?;
 
-        let pending = outgoing_handler::handle(request, None).map_err(|err| transport(&self, err))?;
+        let pending =
+            outgoing_handler::handle(request, None).map_err(|err| transport(&self, err))?;
         write_body(&body, self.body.as_deref().unwrap_or_default())?;
         OutgoingBody::finish(body, None).map_err(|err| transport(&self, err))?;
 
@@ -136,7 +145,9 @@ impl Request {
             }
         };
         read_response(response).map_err(|err| match err {
-            Error::Other(message) => Error::Other(format!("{} {}: {message}", self.method_name(), self.url)),
+            Error::Other(message) => {
+                Error::Other(format!("{} {}: {message}", self.method_name(), self.url))
+            }
             other => other,
         })
     }
@@ -211,7 +222,11 @@ impl Response {
 
 /// Percent-encodes `value` for use in a URL path segment or query value.
 pub fn encode(value: &str) -> String {
-    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
@@ -257,9 +272,12 @@ fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), Error> {
         .write()
         .map_err(|()| Error::Other("request body stream unavailable".into()))?;
     for chunk in bytes.chunks(WRITE_CHUNK) {
-        stream
-            .blocking_write_and_flush(chunk)
-            .map_err(|err| Error::Other(format!("could not send the request body: {}", stream_error(err))))?;
+        stream.blocking_write_and_flush(chunk).map_err(|err| {
+            Error::Other(format!(
+                "could not send the request body: {}",
+                stream_error(err)
+            ))
+        })?;
     }
     Ok(())
 }
@@ -277,7 +295,11 @@ fn read_response(response: IncomingResponse) -> Result<Response, Error> {
         .map_err(|()| Error::Other("response body unavailable".into()))?;
     let body = read_body(&incoming)?;
     IncomingBody::finish(incoming);
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, Error> {

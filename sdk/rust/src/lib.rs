@@ -45,12 +45,12 @@ pub mod bindings {
 
 use bindings::allsync::adapter::types;
 
+/// One config key an adapter understands.
+pub use types::ConfigKey;
 /// Why a whole call failed; the host reports the variant and message.
 pub use types::Error;
 /// What an adapter is: its name, config keys, the origins it needs.
 pub use types::Info;
-/// One config key an adapter understands.
-pub use types::ConfigKey;
 /// One thing `add` or `remove` could not apply, and why.
 pub use types::Rejected;
 

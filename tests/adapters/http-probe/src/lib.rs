@@ -15,9 +15,13 @@ struct HttpProbe {
 
 impl Adapter for HttpProbe {
     fn describe() -> Info {
-        Info::new("http-probe", env!("CARGO_PKG_VERSION"), "Test adapter: a list behind HTTP")
-            .key(ConfigKey::required("url", "where the list lives"))
-            .key(ConfigKey::required("token", "bearer token").secret())
+        Info::new(
+            "http-probe",
+            env!("CARGO_PKG_VERSION"),
+            "Test adapter: a list behind HTTP",
+        )
+        .key(ConfigKey::required("url", "where the list lives"))
+        .key(ConfigKey::required("token", "bearer token").secret())
     }
 
     fn init(config: Config) -> Result<Self, Error> {
@@ -30,7 +34,8 @@ impl Adapter for HttpProbe {
     }
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
-        self.check(Request::get(&self.url).bearer(&self.token).send()?)?.json()
+        self.check(Request::get(&self.url).bearer(&self.token).send()?)?
+            .json()
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
@@ -45,13 +50,24 @@ impl Adapter for HttpProbe {
 impl HttpProbe {
     fn post(&self, action: &str, things: &[String]) -> Result<Vec<Rejected>, Error> {
         let url = format!("{}/{action}", self.url);
-        self.check(Request::post(&url).bearer(&self.token).json(things)?.send()?)?;
+        self.check(
+            Request::post(&url)
+                .bearer(&self.token)
+                .json(things)?
+                .send()?,
+        )?;
         Ok(Vec::new())
     }
 
-    fn check(&self, response: allsync_sdk::http::Response) -> Result<allsync_sdk::http::Response, Error> {
+    fn check(
+        &self,
+        response: allsync_sdk::http::Response,
+    ) -> Result<allsync_sdk::http::Response, Error> {
         if response.status == 401 {
-            return Err(Error::Unauthorized(format!("token {} was refused", self.token)));
+            return Err(Error::Unauthorized(format!(
+                "token {} was refused",
+                self.token
+            )));
         }
         response.success("http-probe")
     }

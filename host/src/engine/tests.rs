@@ -1,0 +1,488 @@
+//! The engine's rules, shown with in-memory adapters.
+
+use super::*;
+use std::sync::{Arc, Mutex};
+
+/// An in-memory list that records every call made to it.
+#[derive(Clone, Default)]
+struct Memory {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    things: Vec<String>,
+    calls: Vec<String>,
+    fail: Option<&'static str>,
+    reject: Vec<String>,
+}
+
+impl Memory {
+    fn with(things: &[&str]) -> Self {
+        let memory = Memory::default();
+        memory.state.lock().unwrap().things = things.iter().map(|t| t.to_string()).collect();
+        memory
+    }
+
+    /// Makes the named call (`get`, `add`, `remove`) fail.
+    fn failing(self, call: &'static str) -> Self {
+        self.state.lock().unwrap().fail = Some(call);
+        self
+    }
+
+    /// Makes `add`/`remove` refuse this thing.
+    fn rejecting(self, thing: &str) -> Self {
+        self.state.lock().unwrap().reject.push(thing.to_string());
+        self
+    }
+
+    fn things(&self) -> Vec<String> {
+        self.state.lock().unwrap().things.clone()
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    fn call(&self, name: &str, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(
+            format!("{name} {}", things.join(","))
+                .trim_end()
+                .to_string(),
+        );
+        if state.fail == Some(name) {
+            return Err(AdapterError::Unauthorized(format!("{name} refused")));
+        }
+        let (rejected, accepted): (Vec<&String>, Vec<&String>) = things
+            .iter()
+            .partition(|thing| state.reject.contains(thing));
+        for thing in accepted {
+            match name {
+                "add" => state.things.push(thing.clone()),
+                _ => state.things.retain(|t| t != thing),
+            }
+        }
+        Ok(rejected
+            .into_iter()
+            .map(|thing| Rejected {
+                thing: thing.clone(),
+                reason: "nope".into(),
+            })
+            .collect())
+    }
+}
+
+impl Adapter for Memory {
+    async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
+        self.call("get", &[])?;
+        Ok(self.things())
+    }
+
+    async fn add(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        self.call("add", things)
+    }
+
+    async fn remove(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        self.call("remove", things)
+    }
+}
+
+fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination<Memory> {
+    Destination {
+        name: name.into(),
+        options,
+        adapter: Ok(memory.clone()),
+    }
+}
+
+/// Syncs `source` into one destination with `options`.
+async fn sync_one(
+    source: &Memory,
+    target: &Memory,
+    options: SyncOptions,
+    action: Action,
+) -> DestinationReport {
+    let report = run_job(
+        "job",
+        Ok(source.clone()),
+        vec![destination("d", target, options)],
+        action,
+    )
+    .await;
+    report.destinations.into_iter().next().unwrap()
+}
+
+fn strings(things: &[&str]) -> Vec<String> {
+    things.iter().map(|t| t.to_string()).collect()
+}
+
+fn mode(mode: Mode) -> SyncOptions {
+    SyncOptions {
+        mode,
+        ..SyncOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn add_remove_adds_the_missing_then_removes_the_extra() {
+    let source = Memory::with(&["a", "b", "c"]);
+    let target = Memory::with(&["b", "x"]);
+    let report = sync_one(&source, &target, SyncOptions::default(), Action::Apply).await;
+    assert_eq!(report.status, Status::Applied);
+    assert_eq!(
+        (report.added, report.removed),
+        (strings(&["a", "c"]), strings(&["x"]))
+    );
+    assert_eq!(target.calls(), ["get", "add a,c", "remove x"]);
+    assert_eq!(target.things(), ["b", "a", "c"]);
+}
+
+#[tokio::test]
+async fn remove_add_removes_first() {
+    let target = Memory::with(&["x"]);
+    sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        mode(Mode::RemoveAdd),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(target.calls(), ["get", "remove x", "add a"]);
+}
+
+#[tokio::test]
+async fn add_only_never_removes_and_remove_only_never_adds() {
+    let target = Memory::with(&["x"]);
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        mode(Mode::AddOnly),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(target.calls(), ["get", "add a"]);
+    assert!(report.plan.unwrap().remove.is_empty());
+
+    let target = Memory::with(&["x"]);
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        mode(Mode::RemoveOnly),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(target.calls(), ["get", "remove x"]);
+    assert!(report.plan.unwrap().add.is_empty());
+}
+
+#[tokio::test]
+async fn comparison_ignores_case_by_default_and_adds_the_source_spelling() {
+    let source = Memory::with(&["Ann@Example.com", "Bob@Example.com"]);
+    let target = Memory::with(&["ann@example.com"]);
+    let report = sync_one(&source, &target, SyncOptions::default(), Action::Apply).await;
+    assert_eq!(report.added, ["Bob@Example.com"]);
+    assert!(report.removed.is_empty());
+    assert_eq!(report.plan.unwrap().unchanged, 1);
+}
+
+#[tokio::test]
+async fn case_sensitive_comparison_treats_spellings_as_different_things() {
+    let options = SyncOptions {
+        case_sensitive: true,
+        ..SyncOptions::default()
+    };
+    let report = sync_one(
+        &Memory::with(&["Ann"]),
+        &Memory::with(&["ann"]),
+        options,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        (report.added, report.removed),
+        (strings(&["Ann"]), strings(&["ann"]))
+    );
+}
+
+#[tokio::test]
+async fn duplicates_count_once() {
+    let source = Memory::with(&["a@x.com", "A@x.com", "a@x.com", "b@x.com"]);
+    let target = Memory::with(&["c@x.com", "C@X.COM"]);
+    let report = sync_one(&source, &target, SyncOptions::default(), Action::Plan).await;
+    let plan = report.plan.unwrap();
+    assert_eq!(
+        (plan.add, plan.remove),
+        (strings(&["a@x.com", "b@x.com"]), strings(&["c@x.com"]))
+    );
+}
+
+#[tokio::test]
+async fn a_count_limit_stops_the_destination_before_any_write() {
+    let options = SyncOptions {
+        max_changes: Some(ChangeLimit::Count(2)),
+        ..SyncOptions::default()
+    };
+    let target = Memory::with(&["x", "y"]);
+    let report = sync_one(
+        &Memory::with(&["a", "b"]),
+        &target,
+        options.clone(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Blocked);
+    assert_eq!(target.calls(), ["get"]);
+    assert_eq!(target.things(), ["x", "y"]);
+    let error = report.error.unwrap();
+    assert!(
+        error.contains("4 changes exceed max_changes = 2 (at most 2 here)"),
+        "{error}"
+    );
+
+    let report = sync_one(
+        &Memory::with(&["a", "x"]),
+        &Memory::with(&["x", "z"]),
+        options,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        report.status,
+        Status::Applied,
+        "two changes are within a limit of two"
+    );
+}
+
+#[tokio::test]
+async fn a_percentage_limit_is_of_the_destination_size() {
+    let options = SyncOptions {
+        max_changes: Some(ChangeLimit::Percent(10.0)),
+        ..SyncOptions::default()
+    };
+    let current: Vec<String> = (0..20).map(|n| format!("u{n}")).collect();
+    let current: Vec<&str> = current.iter().map(String::as_str).collect();
+    let mut wanted = current.clone();
+    wanted.extend(["new1", "new2"]);
+    let report = sync_one(
+        &Memory::with(&wanted),
+        &Memory::with(&current),
+        options.clone(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Applied, "2 changes are 10% of 20");
+    wanted.push("new3");
+    let target = Memory::with(&current);
+    let report = sync_one(&Memory::with(&wanted), &target, options, Action::Apply).await;
+    assert_eq!(
+        report.status,
+        Status::Blocked,
+        "3 changes are more than 10% of 20"
+    );
+    assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn an_empty_source_never_empties_a_destination_unless_allowed() {
+    let target = Memory::with(&["a", "b"]);
+    let report = sync_one(
+        &Memory::with(&[]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Blocked);
+    assert!(
+        report
+            .error
+            .unwrap()
+            .contains("the source returned nothing")
+    );
+    assert_eq!(target.things(), ["a", "b"]);
+
+    let options = SyncOptions {
+        allow_empty_source: true,
+        ..SyncOptions::default()
+    };
+    let report = sync_one(&Memory::with(&[]), &target, options, Action::Apply).await;
+    assert_eq!(report.status, Status::Applied);
+    assert!(target.things().is_empty());
+}
+
+#[tokio::test]
+async fn the_empty_source_guard_holds_in_remove_only_mode_too() {
+    let target = Memory::with(&["a"]);
+    let report = sync_one(
+        &Memory::with(&[]),
+        &target,
+        mode(Mode::RemoveOnly),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Blocked);
+}
+
+#[tokio::test]
+async fn ignored_things_are_never_added_nor_removed() {
+    let options = SyncOptions {
+        ignore: strings(&["*@bots.example.com", "admin@x.com"]),
+        ..SyncOptions::default()
+    };
+    let source = Memory::with(&["a@x.com", "ci@bots.example.com"]);
+    let target = Memory::with(&["Admin@X.com", "deploy@BOTS.example.com"]);
+    let report = sync_one(&source, &target, options, Action::Apply).await;
+    assert_eq!(
+        (report.added, report.removed),
+        (strings(&["a@x.com"]), vec![])
+    );
+    assert_eq!(report.plan.unwrap().ignored, 2);
+}
+
+#[tokio::test]
+async fn rejections_are_reported_per_item_without_hiding_the_rest() {
+    let target = Memory::with(&["x", "y"]).rejecting("b").rejecting("y");
+    let report = sync_one(
+        &Memory::with(&["a", "b"]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Applied);
+    assert_eq!(
+        (report.added, report.removed),
+        (strings(&["a"]), strings(&["x"]))
+    );
+    let rejected: Vec<(Operation, &str)> = report
+        .rejected
+        .iter()
+        .map(|r| (r.operation, r.thing.as_str()))
+        .collect();
+    assert_eq!(rejected, [(Operation::Add, "b"), (Operation::Remove, "y")]);
+}
+
+#[tokio::test]
+async fn one_failing_destination_does_not_stop_the_others() {
+    let source = Memory::with(&["a"]);
+    let broken = Memory::with(&[]).failing("add");
+    let healthy = Memory::with(&[]);
+    let unstartable = Destination {
+        name: "unstartable".into(),
+        options: SyncOptions::default(),
+        adapter: Err(AdapterError::Other("it would not start".into())),
+    };
+    let destinations = vec![
+        destination("broken", &broken, SyncOptions::default()),
+        unstartable,
+        destination("healthy", &healthy, SyncOptions::default()),
+    ];
+    let report = run_job("job", Ok(source.clone()), destinations, Action::Apply).await;
+    let statuses: Vec<Status> = report.destinations.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [Status::Failed, Status::Failed, Status::Applied]);
+    assert_eq!(
+        report.destinations[0].error.as_deref(),
+        Some("add failed: unauthorized: add refused")
+    );
+    assert_eq!(
+        report.destinations[1].error.as_deref(),
+        Some("it would not start")
+    );
+    assert_eq!(healthy.things(), ["a"]);
+    assert_eq!(
+        source.calls(),
+        ["get"],
+        "the source is read once for all destinations"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_add_stops_before_the_removals() {
+    let target = Memory::with(&["x"]).failing("add");
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(target.calls(), ["get", "add a"]);
+    assert_eq!(target.things(), ["x"]);
+}
+
+#[tokio::test]
+async fn a_failed_source_leaves_every_destination_untouched() {
+    let target = Memory::with(&["x"]);
+    let destinations = vec![destination("d", &target, SyncOptions::default())];
+    let report = run_job(
+        "job",
+        Ok(Memory::with(&["a"]).failing("get")),
+        destinations,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        report.source.error.as_deref(),
+        Some("unauthorized: get refused")
+    );
+    assert_eq!(report.destinations[0].status, Status::Failed);
+    assert!(target.calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_diff_makes_no_write_call() {
+    let target = Memory::with(&["a", "b"]);
+    let report = sync_one(
+        &Memory::with(&["B", "a"]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::UpToDate);
+    assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn planning_reads_but_never_writes() {
+    let target = Memory::with(&["x"]);
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        SyncOptions::default(),
+        Action::Plan,
+    )
+    .await;
+    assert_eq!(report.status, Status::Pending);
+    assert_eq!(target.calls(), ["get"]);
+    let plan = report.plan.unwrap();
+    assert_eq!((plan.add, plan.remove), (strings(&["a"]), strings(&["x"])));
+}
+
+#[tokio::test]
+async fn unusable_things_from_an_adapter_fail_that_side_with_the_position() {
+    let report = sync_one(
+        &Memory::with(&["a", " b"]),
+        &Memory::with(&[]),
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Failed);
+    let target = Memory::with(&["x", ""]);
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    let error = report.error.unwrap();
+    assert!(
+        error.contains("the destination returned an unusable thing \"\" at position 1"),
+        "{error}"
+    );
+    assert_eq!(target.calls(), ["get"]);
+}
