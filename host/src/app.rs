@@ -5,8 +5,8 @@
 use crate::config::{Config, ConfigError, Endpoint, Job};
 use crate::engine::{self, Action, AdapterError, JobReport};
 use crate::runtime::{
-    Catalog, DirectoryGrant, Grants, OriginPattern, Plugin, Runtime, RuntimeError, Secrets,
-    WasmAdapter,
+    Catalog, DirectoryGrant, Grants, HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime,
+    RuntimeError, Secrets, WasmAdapter,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,25 @@ pub struct RunReport {
     pub action: &'static str,
     /// One report per job run.
     pub jobs: Vec<JobReport>,
+    /// What each adapter instance of those jobs was granted.
+    pub grants: Vec<InstanceGrants>,
+}
+
+/// The effective grants and limits of one adapter instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceGrants {
+    /// e.g. "job `team` destination `slack`".
+    pub instance: String,
+    /// The adapter's name.
+    pub adapter: String,
+    /// Origins it may reach; "(private addresses allowed)" marks exact grants.
+    pub http: Vec<String>,
+    /// The directory it sees as `/`, if any.
+    pub directory: Option<PathBuf>,
+    /// Whether it may write there.
+    pub writable: bool,
+    /// Its resource limits.
+    pub limits: Limits,
 }
 
 /// A checked config, with the runtime and the adapters it uses.
@@ -56,6 +75,7 @@ pub struct Session {
     config: Config,
     runtime: Runtime,
     catalog: Catalog,
+    pins: Pins,
 }
 
 /// One adapter instance, ready to start.
@@ -63,8 +83,38 @@ struct Instance<'a> {
     label: String,
     plugin: &'a Plugin,
     grants: Grants,
+    limits: Limits,
     config: Vec<(String, String)>,
     secrets: Secrets,
+}
+
+impl Instance<'_> {
+    fn report(&self) -> InstanceGrants {
+        InstanceGrants {
+            instance: self.label.clone(),
+            adapter: self.plugin.info.name.clone(),
+            http: self
+                .grants
+                .http
+                .iter()
+                .map(|grant| match grant.private {
+                    true => format!("{} (private addresses allowed)", grant.pattern),
+                    false => grant.pattern.to_string(),
+                })
+                .collect(),
+            directory: self
+                .grants
+                .directory
+                .as_ref()
+                .map(|directory| directory.path.clone()),
+            writable: self
+                .grants
+                .directory
+                .as_ref()
+                .is_some_and(|directory| directory.writable),
+            limits: self.limits.clone(),
+        }
+    }
 }
 
 impl Session {
@@ -77,12 +127,23 @@ impl Session {
             .clone()
             .or_else(|| config.plugins_dir.clone())
             .unwrap_or_else(|| PathBuf::from("plugins"));
-        let runtime = Runtime::new(locations.cache_dir.clone())?;
+        let fuel = config.jobs.iter().any(|job| {
+            std::iter::once(&job.source)
+                .chain(
+                    job.destinations
+                        .iter()
+                        .map(|destination| &destination.endpoint),
+                )
+                .any(|endpoint| endpoint.limits.fuel.is_some())
+        });
+        let runtime = Runtime::new(locations.cache_dir.clone(), fuel)?;
         let catalog = Catalog::scan(&runtime, &plugins_dir).await?;
+        let pins = Pins::new(config.resolve.clone());
         let session = Session {
             config,
             runtime,
             catalog,
+            pins,
         };
         let problems: Vec<String> = session
             .config
@@ -113,8 +174,17 @@ impl Session {
             None => self.config.jobs.iter().collect(),
         };
         let mut reports = Vec::with_capacity(jobs.len());
+        let mut grants = Vec::new();
         for job in jobs {
-            reports.push(self.run_job(job, action).await);
+            let (source, destinations) = self
+                .instances(job)
+                .expect("checked when the session opened");
+            grants.extend(
+                std::iter::once(&source)
+                    .chain(&destinations)
+                    .map(Instance::report),
+            );
+            reports.push(self.run_job(job, source, destinations, action).await);
         }
         Ok(RunReport {
             action: match action {
@@ -122,13 +192,17 @@ impl Session {
                 Action::Apply => "sync",
             },
             jobs: reports,
+            grants,
         })
     }
 
-    async fn run_job(&self, job: &Job, action: Action) -> JobReport {
-        let (source, destinations) = self
-            .instances(job)
-            .expect("checked when the session opened");
+    async fn run_job(
+        &self,
+        job: &Job,
+        source: Instance<'_>,
+        destinations: Vec<Instance<'_>>,
+        action: Action,
+    ) -> JobReport {
         let source = self.start(&source).await;
         let mut started = Vec::with_capacity(destinations.len());
         for (destination, instance) in job.destinations.iter().zip(&destinations) {
@@ -148,7 +222,8 @@ impl Session {
                 instance.plugin,
                 &instance.label,
                 &instance.grants,
-                instance.config.clone(),
+                &instance.limits,
+                &instance.config,
                 instance.secrets.clone(),
             )
             .await
@@ -200,8 +275,19 @@ impl Session {
                 info.name
             )));
         }
+        if let Some(pinned) = endpoint
+            .sha256
+            .as_deref()
+            .filter(|pinned| *pinned != plugin.sha256)
+        {
+            return Err(fail(format!(
+                "refusing {}: its sha256 is {}, but allsync.toml pins {pinned}",
+                plugin.path.display(),
+                plugin.sha256
+            )));
+        }
         check_keys(plugin, endpoint).map_err(fail)?;
-        let grants = grants(plugin, endpoint).map_err(fail)?;
+        let grants = grants(plugin, endpoint, &self.pins).map_err(fail)?;
         let secrets = Secrets::new(
             info.config
                 .iter()
@@ -212,6 +298,7 @@ impl Session {
             label,
             plugin,
             grants,
+            limits: endpoint.limits.clone(),
             config: endpoint.config.clone().into_iter().collect(),
             secrets,
         })
@@ -250,15 +337,29 @@ fn check_keys(plugin: &Plugin, endpoint: &Endpoint) -> Result<(), String> {
     }
 }
 
-/// What the instance may reach: `allowed_hosts` if set, else the origins the
-/// adapter declares (none at all if it declares a wildcard); and its directory.
-fn grants(plugin: &Plugin, endpoint: &Endpoint) -> Result<Grants, String> {
-    let origins = match &endpoint.allowed_hosts {
+/// What the instance may reach: `allowed_hosts` if set (an exact entry may
+/// reach private addresses), else the origins the adapter declares (public
+/// addresses only; none at all if it declares a wildcard); and its directory.
+fn grants(plugin: &Plugin, endpoint: &Endpoint, pins: &Pins) -> Result<Grants, String> {
+    let http = match &endpoint.allowed_hosts {
         Some(hosts) => hosts
             .iter()
-            .map(|host| OriginPattern::parse(host).map_err(|err| format!("allowed_hosts: {err}")))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => declared_origins(plugin),
+            .map(|host| {
+                let pattern =
+                    OriginPattern::parse(host).map_err(|err| format!("allowed_hosts: {err}"))?;
+                Ok(HttpGrant {
+                    private: !pattern.is_wildcard(),
+                    pattern,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?,
+        None => declared_origins(plugin)
+            .into_iter()
+            .map(|pattern| HttpGrant {
+                pattern,
+                private: false,
+            })
+            .collect(),
     };
     let directory = match &endpoint.directory {
         None => None,
@@ -273,7 +374,11 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint) -> Result<Grants, String> {
             ));
         }
     };
-    Ok(Grants { origins, directory })
+    Ok(Grants {
+        http,
+        directory,
+        resolve: pins.clone(),
+    })
 }
 
 /// The origins an adapter declares, if all are exact; otherwise none.
@@ -305,7 +410,7 @@ fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
 
 /// Loads the plugins folder for listing.
 pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
-    let runtime = Runtime::new(locations.cache_dir.clone())?;
+    let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
     let dir = locations
         .plugins_dir
         .clone()
@@ -317,7 +422,7 @@ pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
 /// from the plugins folder.
 pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppError> {
     if target.ends_with(".wasm") {
-        let runtime = Runtime::new(locations.cache_dir.clone())?;
+        let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
         return Ok(runtime.load(Path::new(target)).await?);
     }
     catalog(locations)

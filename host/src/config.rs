@@ -18,8 +18,10 @@
 //! ```
 
 use crate::engine::{ChangeLimit, Mode, SyncOptions};
+use crate::runtime::Limits;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// A problem with the config file, saying where.
@@ -39,6 +41,8 @@ pub struct Config {
     pub file: PathBuf,
     /// `plugins_dir`, resolved against the file's folder.
     pub plugins_dir: Option<PathBuf>,
+    /// `resolve`: host names pinned to addresses, for every adapter.
+    pub resolve: HashMap<String, IpAddr>,
     /// The jobs, in file order.
     pub jobs: Vec<Job>,
 }
@@ -76,6 +80,10 @@ pub struct Endpoint {
     pub allowed_hosts: Option<Vec<String>>,
     /// A directory granted to the instance.
     pub directory: Option<DirectoryConfig>,
+    /// Its resource limits: its own `limits`, over the file's `[limits]`, over the defaults.
+    pub limits: Limits,
+    /// The sha256 the adapter's file must have, if pinned.
+    pub sha256: Option<String>,
 }
 
 /// `directory = { path = "...", writable = true }`.
@@ -159,6 +167,10 @@ impl Config {
 struct RawFile {
     plugins_dir: Option<PathBuf>,
     #[serde(default)]
+    limits: toml::Table,
+    #[serde(default)]
+    resolve: HashMap<String, IpAddr>,
+    #[serde(default)]
     sync: Vec<RawJob>,
 }
 
@@ -200,12 +212,29 @@ struct RawEndpoint {
     config: BTreeMap<String, toml::Value>,
     allowed_hosts: Option<Vec<String>>,
     directory: Option<DirectoryConfig>,
+    #[serde(default)]
+    limits: toml::Table,
+    sha256: Option<String>,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// What every endpoint is checked against: the file's folder, the
+/// environment, and the file-wide `[limits]`.
+struct Context<'a> {
+    base: &'a Path,
+    env: Env<'a>,
+    limits: &'a toml::Table,
+}
+
 impl RawFile {
     fn check(self, base: &Path, env: Env) -> Result<Config, String> {
+        limits(&self.limits, &toml::Table::new()).map_err(|err| format!("[limits]: {err}"))?;
+        let context = Context {
+            base,
+            env,
+            limits: &self.limits,
+        };
         if self.sync.is_empty() {
             return Err("no [[sync]] jobs: add at least one (see README, Configuration)".into());
         }
@@ -216,7 +245,7 @@ impl RawFile {
                 None => format!("[[sync]] #{}", index + 1),
             };
             let job = raw
-                .check(base, env)
+                .check(&context)
                 .map_err(|err| format!("{where_}: {err}"))?;
             if jobs.iter().any(|other| other.name == job.name) {
                 return Err(format!(
@@ -229,13 +258,14 @@ impl RawFile {
         Ok(Config {
             file: PathBuf::new(),
             plugins_dir: self.plugins_dir.map(|dir| base.join(dir)),
+            resolve: self.resolve,
             jobs,
         })
     }
 }
 
 impl RawJob {
-    fn check(self, base: &Path, env: Env) -> Result<Job, String> {
+    fn check(self, context: &Context) -> Result<Job, String> {
         no_unknown_keys(
             &self.unknown,
             "mode, case_sensitive, max_changes, allow_empty_source, ignore, source, destination",
@@ -247,18 +277,21 @@ impl RawJob {
         let source = self
             .source
             .ok_or("no [sync.source]: say where the things come from")?;
-        no_unknown_keys(&source.unknown, "adapter, config, allowed_hosts, directory")
-            .map_err(|err| format!("source: {err}"))?;
+        no_unknown_keys(
+            &source.unknown,
+            "adapter, config, allowed_hosts, directory, limits, sha256",
+        )
+        .map_err(|err| format!("source: {err}"))?;
         let source = source
             .endpoint
-            .check(base, env)
+            .check(context)
             .map_err(|err| format!("source: {err}"))?;
         if self.destinations.is_empty() {
             return Err("no [[sync.destination]]: say where the things go".into());
         }
         let mut destinations: Vec<Destination> = Vec::new();
         for raw in self.destinations {
-            let destination = raw.check(base, env)?;
+            let destination = raw.check(context)?;
             if destinations
                 .iter()
                 .any(|other| other.name == destination.name)
@@ -280,19 +313,20 @@ impl RawJob {
 }
 
 impl RawDestination {
-    fn check(self, base: &Path, env: Env) -> Result<Destination, String> {
+    fn check(self, context: &Context) -> Result<Destination, String> {
         let label = self
             .name
             .clone()
             .or_else(|| self.endpoint.adapter.clone())
             .unwrap_or_default();
-        let context = |err: String| format!("destination `{label}`: {err}");
+        let where_ = |err: String| format!("destination `{label}`: {err}");
         no_unknown_keys(
             &self.unknown,
-            "name, adapter, config, allowed_hosts, directory, mode, case_sensitive, max_changes, allow_empty_source, ignore",
+            "name, adapter, config, allowed_hosts, directory, limits, sha256, mode, case_sensitive, max_changes, \
+             allow_empty_source, ignore",
         )
-        .map_err(context)?;
-        let endpoint = self.endpoint.check(base, env).map_err(context)?;
+        .map_err(where_)?;
+        let endpoint = self.endpoint.check(context).map_err(where_)?;
         Ok(Destination {
             name: self.name.unwrap_or_else(|| endpoint.adapter.clone()),
             endpoint,
@@ -302,7 +336,7 @@ impl RawDestination {
 }
 
 impl RawEndpoint {
-    fn check(self, base: &Path, env: Env) -> Result<Endpoint, String> {
+    fn check(self, context: &Context) -> Result<Endpoint, String> {
         let adapter = self
             .adapter
             .filter(|name| !name.is_empty())
@@ -312,22 +346,44 @@ impl RawEndpoint {
             .into_iter()
             .map(|(key, value)| {
                 let value = config_value(&value)
-                    .and_then(|value| expand_env(&value, env))
+                    .and_then(|value| expand_env(&value, context.env))
                     .map_err(|err| format!("config key `{key}`: {err}"))?;
                 Ok((key, value))
             })
             .collect::<Result<_, String>>()?;
         let directory = self.directory.map(|mut directory| {
-            directory.path = base.join(&directory.path);
+            directory.path = context.base.join(&directory.path);
             directory
         });
+        let limits =
+            limits(context.limits, &self.limits).map_err(|err| format!("limits: {err}"))?;
+        let sha256 = match self.sha256 {
+            Some(hash) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(hash.to_ascii_lowercase())
+            }
+            Some(hash) => {
+                return Err(format!(
+                    "sha256 = {hash:?} is not 64 hex digits (see `allsync plugins inspect`)"
+                ));
+            }
+            None => None,
+        };
         Ok(Endpoint {
             adapter,
             config,
             allowed_hosts: self.allowed_hosts,
             directory,
+            limits,
+            sha256,
         })
     }
+}
+
+/// The limits of `local` over `global` over the defaults.
+fn limits(global: &toml::Table, local: &toml::Table) -> Result<Limits, String> {
+    let mut merged = global.clone();
+    merged.extend(local.clone());
+    Limits::deserialize(toml::Value::Table(merged)).map_err(|err| err.to_string())
 }
 
 fn no_unknown_keys(unknown: &BTreeMap<String, toml::Value>, known: &str) -> Result<(), String> {
@@ -531,6 +587,48 @@ mod tests {
             load(&jobs)
                 .unwrap_err()
                 .contains("two jobs are named `team`")
+        );
+    }
+
+    #[test]
+    fn limits_come_from_the_instance_then_the_file_then_the_defaults() {
+        let text = format!(
+            "[limits]\nmemory_mb = 64\ncall_timeout_secs = 5\n{}",
+            MINIMAL.replace(
+                "config = { path = \"team.txt\" }",
+                "config = { path = \"team.txt\" }\nlimits = { call_timeout_secs = 9, fuel = 1000 }"
+            )
+        );
+        let config = load(&text).unwrap();
+        let source = &config.jobs[0].source.limits;
+        let destination = &config.jobs[0].destinations[0].endpoint.limits;
+        assert_eq!(
+            (source.memory_mb, source.call_timeout_secs, source.fuel),
+            (64, 5, None)
+        );
+        assert_eq!(
+            (
+                destination.memory_mb,
+                destination.call_timeout_secs,
+                destination.fuel
+            ),
+            (64, 9, Some(1000))
+        );
+        assert_eq!(destination.max_things, Limits::default().max_things);
+        let err = load(&format!("[limits]\nmemroy_mb = 1\n{MINIMAL}")).unwrap_err();
+        assert!(err.contains("[limits]: unknown field `memroy_mb`"), "{err}");
+    }
+
+    #[test]
+    fn a_pinned_hash_must_be_a_sha256() {
+        let text = MINIMAL.replace(
+            "adapter = \"file\"\n        config = { path = \"team.txt\" }",
+            "adapter = \"file\"\n        sha256 = \"abc\"",
+        );
+        assert!(
+            load(&text)
+                .unwrap_err()
+                .contains("sha256 = \"abc\" is not 64 hex digits")
         );
     }
 

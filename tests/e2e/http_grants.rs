@@ -61,15 +61,15 @@ fn an_origin_not_granted_is_refused_before_any_request_and_the_error_says_how_to
     );
     assert!(
         run.stdout.contains(&format!(
-            "allsync refused a request to {origin}: not granted to job `web` destination `list`; \
-             add \"{origin}\" to its allowed_hosts in allsync.toml to allow it"
+            "[allsync refused a request from job `web` destination `list` to {origin}: that origin is not \
+             granted to it; add \"{origin}\" to its allowed_hosts in allsync.toml to allow it]"
         )),
         "{}",
         run.stdout
     );
     assert!(
         run.stderr
-            .contains(&format!("refused HTTP request to {origin}")),
+            .contains(&format!("to {origin}: that origin is not granted")),
         "{}",
         run.stderr
     );
@@ -88,8 +88,9 @@ fn with_no_allowed_hosts_an_adapter_gets_only_what_it_declares() {
     let workspace = workspace(&server, None);
     let run = workspace.run(&["plan"]).expect_code(4);
     assert!(
-        run.stdout
-            .contains("allsync refused a request to http://127.0.0.1:"),
+        run.stdout.contains(
+            "allsync refused a request from job `web` destination `list` to http://127.0.0.1:"
+        ),
         "{}",
         run.stdout
     );

@@ -1,6 +1,6 @@
 //! What `allsync` prints on stdout: readable text, or JSON with `--json`.
 
-use crate::app::RunReport;
+use crate::app::{InstanceGrants, RunReport};
 use crate::engine::{DestinationReport, JobReport, Plan, Status};
 use crate::runtime::{Catalog, Plugin};
 use serde::Serialize;
@@ -79,6 +79,11 @@ pub fn plugin(plugin: &Plugin, json: bool) {
         if info.read_only { "yes" } else { "no" }
     );
     let _ = writeln!(out, "hosts:        {}", none(&info.hosts));
+    let _ = writeln!(
+        out,
+        "grants:       by default, HTTP to the hosts above if none is a wildcard (public addresses only); \
+         no files, environment or sockets; more with allowed_hosts and directory in allsync.toml"
+    );
     let _ = writeln!(out, "config keys:");
     let rows: Vec<[String; 3]> = info
         .config
@@ -132,14 +137,38 @@ fn print_json(value: &impl Serialize) {
     );
 }
 
-/// The human-readable form of a report.
+/// The human-readable form of a report; a plan also lists what each
+/// adapter instance was granted.
 fn render_run(report: &RunReport) -> String {
     let mut out = String::new();
     for job in &report.jobs {
         render_job(&mut out, job, report.action);
     }
+    if report.action == "plan" {
+        render_grants(&mut out, &report.grants);
+    }
     out.push_str(&summary(report));
     out
+}
+
+fn render_grants(out: &mut String, grants: &[InstanceGrants]) {
+    let _ = writeln!(out, "grants:");
+    for instance in grants {
+        let http = match instance.http.is_empty() {
+            true => "none".to_string(),
+            false => instance.http.join(", "),
+        };
+        let files = match (&instance.directory, instance.writable) {
+            (None, _) => "none".to_string(),
+            (Some(dir), true) => format!("{} (read-write)", dir.display()),
+            (Some(dir), false) => format!("{} (read-only)", dir.display()),
+        };
+        let _ = writeln!(
+            out,
+            "  {} ({}): http: {http}; files: {files}",
+            instance.instance, instance.adapter
+        );
+    }
 }
 
 fn render_job(out: &mut String, job: &JobReport, action: &str) {

@@ -1,102 +1,222 @@
 //! A running adapter instance, seen by the engine as an [`Adapter`].
+//!
+//! Every call runs within the instance's time limits; an instance that
+//! crashed, broke a limit or timed out is never called again. Everything it
+//! returns passes through its [`Secrets`], and what the host refused on its
+//! behalf is added to its errors.
 
+use super::AdapterInfo;
 use super::bindings::allsync::adapter::types::{Error as WitError, Rejected as WitRejected};
 use super::bindings::{Plugin as Bindings, PluginPre};
-use super::outbound::Refusals;
+use super::limits::Limits;
+use super::outbound::Incidents;
 use super::sandbox::{Grants, Sandbox};
 use super::secrets::Secrets;
 use crate::engine::{Adapter, AdapterError, Rejected};
-use wasmtime::{Engine, Store};
+use std::time::{Duration, Instant};
+use tokio::time::error::Elapsed;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-/// One instance of an adapter component, initialised and ready for calls.
-///
-/// Everything it returns passes through its [`Secrets`]; an instance that
-/// crashed (trapped) is never called again.
+/// One instance of an adapter component.
 pub struct WasmAdapter {
     label: String,
     store: Store<Sandbox>,
     bindings: Bindings,
     secrets: Secrets,
-    refusals: Refusals,
-    crashed: bool,
+    incidents: Incidents,
+    limits: Limits,
+    deadline: Instant,
+    broken: Option<String>,
 }
 
+/// How long a call may take, and which limit says so.
+struct Budget {
+    time: Duration,
+    limit: String,
+}
+
+type Outcome<T> = Result<wasmtime::Result<Result<T, WitError>>, Elapsed>;
+
 impl WasmAdapter {
-    pub(super) async fn start(
+    /// Instantiates `pre` as `label` in a sandbox with `grants` and `limits`.
+    pub(super) async fn instantiate(
         engine: &Engine,
         pre: &PluginPre<Sandbox>,
         label: &str,
         grants: &Grants,
-        config: Vec<(String, String)>,
+        limits: &Limits,
         secrets: Secrets,
     ) -> Result<Self, AdapterError> {
-        let refusals = Refusals::default();
-        let sandbox = Sandbox::new(label, grants, secrets.clone(), refusals.clone())
-            .map_err(|err| AdapterError::Other(format!("cannot set up the sandbox: {err}")))?;
+        let incidents = Incidents::default();
+        let sandbox = Sandbox::new(label, grants, limits, secrets.clone(), incidents.clone())
+            .map_err(|err| {
+                AdapterError::Other(format!("cannot set up the sandbox of {label}: {err}"))
+            })?;
         let mut store = Store::new(engine, sandbox);
-        let bindings = pre
-            .instantiate_async(&mut store)
+        store.limiter(|sandbox| &mut sandbox.memory);
+        // Yield to the executor at every epoch tick, so time limits can fire
+        // even while the guest spins.
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        store.set_epoch_deadline(1);
+        let time = Duration::from_secs(limits.init_timeout_secs);
+        let bindings = tokio::time::timeout(time, pre.instantiate_async(&mut store))
             .await
-            .map_err(|err| AdapterError::Other(format!("the adapter failed to start: {err:#}")))?;
-        let mut adapter = WasmAdapter {
+            .map_err(|_| {
+                AdapterError::Other(format!(
+                    "{label} did not start within limits.init_timeout_secs = {}",
+                    limits.init_timeout_secs
+                ))
+            })?
+            .map_err(|err| AdapterError::Other(format!("{label} failed to start: {err:#}")))?;
+        Ok(WasmAdapter {
             label: label.to_string(),
             store,
             bindings,
             secrets,
-            refusals,
-            crashed: false,
-        };
-        let result = adapter
-            .bindings
-            .allsync_adapter_adapter()
-            .call_init(&mut adapter.store, &config)
-            .await;
-        adapter.settle("init", result)?;
-        Ok(adapter)
-    }
-
-    /// Turns a call's outcome into the engine's terms: traps mark the
-    /// instance as crashed, refused requests are explained, secrets redacted.
-    fn settle<T>(
-        &mut self,
-        call: &str,
-        result: wasmtime::Result<Result<T, WitError>>,
-    ) -> Result<T, AdapterError> {
-        let refused = self.refusals.take();
-        let error = match result {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => convert(error),
-            Err(trap) => {
-                self.crashed = true;
-                AdapterError::Other(format!("the adapter crashed in {call}: {trap:#}"))
-            }
-        };
-        Err(self.explain(error, &refused))
-    }
-
-    /// Adds why requests were refused, and redacts secrets.
-    fn explain(&self, error: AdapterError, refused: &[super::Origin]) -> AdapterError {
-        error.map_message(|message| {
-            let mut message = self.secrets.redact(&message);
-            for origin in refused {
-                message.push_str(&format!(
-                    " [allsync refused a request to {origin}: not granted to {}; \
-                     add \"{origin}\" to its allowed_hosts in allsync.toml to allow it]",
-                    self.label
-                ));
-            }
-            message
+            incidents,
+            limits: limits.clone(),
+            deadline: Instant::now() + Duration::from_secs(limits.job_timeout_secs),
+            broken: None,
         })
     }
 
-    fn ensure_usable(&self) -> Result<(), AdapterError> {
-        match self.crashed {
-            true => Err(AdapterError::Other(format!(
-                "{} crashed earlier in this run and was discarded",
+    /// Asks the adapter to describe itself.
+    pub(super) async fn describe(&mut self) -> Result<AdapterInfo, AdapterError> {
+        let budget = self.begin("describe")?;
+        let guest = self.bindings.allsync_adapter_adapter();
+        let outcome = tokio::time::timeout(budget.time, async {
+            guest.call_describe(&mut self.store).await.map(Ok)
+        })
+        .await;
+        self.settle("describe", &budget, outcome)
+            .map(AdapterInfo::from)
+    }
+
+    /// Initialises the adapter with its config.
+    pub(super) async fn init(&mut self, config: &[(String, String)]) -> Result<(), AdapterError> {
+        let budget = self.begin("init")?;
+        let guest = self.bindings.allsync_adapter_adapter();
+        let outcome = tokio::time::timeout(
+            budget.time,
+            guest.call_init(&mut self.store, &config.to_vec()),
+        )
+        .await;
+        self.settle("init", &budget, outcome)
+    }
+
+    /// Checks the instance may be called, and readies its per-call limits.
+    fn begin(&mut self, call: &str) -> Result<Budget, AdapterError> {
+        if let Some(why) = &self.broken {
+            return Err(AdapterError::Other(format!(
+                "{} was stopped earlier in this run ({why})",
                 self.label
-            ))),
-            false => Ok(()),
+            )));
         }
+        self.store.data_mut().outbound.start_call();
+        match self.limits.fuel {
+            Some(fuel) => self
+                .store
+                .set_fuel(fuel)
+                .map_err(|err| AdapterError::Other(format!("cannot set fuel: {err}")))?,
+            // Fails only when no instance has a fuel limit, and fuel is off.
+            None => drop(self.store.set_fuel(u64::MAX)),
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let (seconds, setting) = match call {
+            "describe" | "init" => (self.limits.init_timeout_secs, "init_timeout_secs"),
+            _ => (self.limits.call_timeout_secs, "call_timeout_secs"),
+        };
+        let budget = match Duration::from_secs(seconds) {
+            time if time <= left => Budget {
+                time,
+                limit: format!("limits.{setting} = {seconds}"),
+            },
+            _ => Budget {
+                time: left,
+                limit: format!(
+                    "the job's limits.job_timeout_secs = {}",
+                    self.limits.job_timeout_secs
+                ),
+            },
+        };
+        match budget.time.is_zero() {
+            true => Err(AdapterError::Other(format!(
+                "{call} was not started: {} ran out",
+                budget.limit
+            ))),
+            false => Ok(budget),
+        }
+    }
+
+    /// Turns a call's outcome into the engine's terms.
+    fn settle<T>(
+        &mut self,
+        call: &str,
+        budget: &Budget,
+        outcome: Outcome<T>,
+    ) -> Result<T, AdapterError> {
+        let incidents = self.incidents.take();
+        let error = match outcome {
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(error))) => convert(error),
+            Ok(Err(trap)) => self.stop(self.explain_trap(call, &trap)),
+            Err(_) => self.stop(format!(
+                "{call} did not finish within {} s ({})",
+                budget.time.as_secs(),
+                budget.limit
+            )),
+        };
+        Err(error.map_message(|mut message| {
+            for incident in incidents {
+                message.push_str(&format!(" [allsync {incident}]"));
+            }
+            self.secrets.redact(&message)
+        }))
+    }
+
+    /// Marks the instance as never to be called again.
+    fn stop(&mut self, why: String) -> AdapterError {
+        self.broken = Some(why.clone());
+        AdapterError::Other(why)
+    }
+
+    fn explain_trap(&self, call: &str, trap: &wasmtime::Error) -> String {
+        if self.store.data().memory.hit {
+            return format!(
+                "{call} ran out of memory: the adapter reached limits.memory_mb = {}",
+                self.limits.memory_mb
+            );
+        }
+        match trap.downcast_ref::<Trap>() {
+            Some(Trap::StackOverflow) => {
+                format!("the adapter overflowed its stack (runaway recursion) in {call}")
+            }
+            Some(Trap::OutOfFuel) => format!(
+                "{call} used up its CPU budget: limits.fuel = {}",
+                self.limits.fuel.unwrap_or_default()
+            ),
+            _ => format!("the adapter crashed in {call}: {trap:#}"),
+        }
+    }
+
+    /// Checks what `get` returned against the size limits.
+    fn check_size(&mut self, things: &[String]) -> Result<(), AdapterError> {
+        let count = things.len() as u64;
+        let bytes: u64 = things.iter().map(|thing| thing.len() as u64).sum();
+        let over = if count > self.limits.max_things {
+            format!(
+                "get returned {count} things, over limits.max_things = {}",
+                self.limits.max_things
+            )
+        } else if bytes > self.limits.max_things_bytes {
+            format!(
+                "get returned {bytes} bytes of things, over limits.max_things_bytes = {}",
+                self.limits.max_things_bytes
+            )
+        } else {
+            return Ok(());
+        };
+        Err(self.stop(over))
     }
 
     fn rejections(&self, rejected: Vec<WitRejected>) -> Vec<Rejected> {
@@ -112,34 +232,29 @@ impl WasmAdapter {
 
 impl Adapter for WasmAdapter {
     async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
-        self.ensure_usable()?;
-        let result = self
-            .bindings
-            .allsync_adapter_adapter()
-            .call_get(&mut self.store)
-            .await;
-        self.settle("get", result)
+        let budget = self.begin("get")?;
+        let guest = self.bindings.allsync_adapter_adapter();
+        let outcome = tokio::time::timeout(budget.time, guest.call_get(&mut self.store)).await;
+        let things = self.settle("get", &budget, outcome)?;
+        self.check_size(&things)?;
+        Ok(things)
     }
 
     async fn add(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
-        self.ensure_usable()?;
-        let result = self
-            .bindings
-            .allsync_adapter_adapter()
-            .call_add(&mut self.store, things)
-            .await;
-        let rejected = self.settle("add", result)?;
+        let budget = self.begin("add")?;
+        let guest = self.bindings.allsync_adapter_adapter();
+        let outcome =
+            tokio::time::timeout(budget.time, guest.call_add(&mut self.store, things)).await;
+        let rejected = self.settle("add", &budget, outcome)?;
         Ok(self.rejections(rejected))
     }
 
     async fn remove(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
-        self.ensure_usable()?;
-        let result = self
-            .bindings
-            .allsync_adapter_adapter()
-            .call_remove(&mut self.store, things)
-            .await;
-        let rejected = self.settle("remove", result)?;
+        let budget = self.begin("remove")?;
+        let guest = self.bindings.allsync_adapter_adapter();
+        let outcome =
+            tokio::time::timeout(budget.time, guest.call_remove(&mut self.store, things)).await;
+        let rejected = self.settle("remove", &budget, outcome)?;
         Ok(self.rejections(rejected))
     }
 }

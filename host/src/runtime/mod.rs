@@ -5,30 +5,40 @@
 //! starts [`WasmAdapter`] instances, each in its own [`sandbox`] with its own
 //! [`Grants`]. Nothing here knows about sync rules.
 
+mod address;
 mod bindings;
 mod cache;
 mod catalog;
+mod connect;
 mod instance;
+mod limits;
 mod origin;
 mod outbound;
 pub mod sandbox;
 mod secrets;
 
+pub use address::non_public;
 pub use cache::ComponentCache;
 pub use catalog::Catalog;
+pub use connect::Pins;
 pub use instance::WasmAdapter;
+pub use limits::Limits;
 pub use origin::{Origin, OriginPattern};
+pub use outbound::HttpGrant;
 pub use sandbox::{DirectoryGrant, Grants};
 pub use secrets::{REDACTED, Secrets};
 
 use bindings::PluginPre;
-use outbound::Refusals;
 use sandbox::Sandbox;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
+
+/// How often the epoch advances: the granularity of time limits.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Why a component could not be loaded or started.
 #[derive(Debug, thiserror::Error)]
@@ -107,10 +117,14 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime caching compiled components in `cache_dir` (no cache if `None`).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, RuntimeError> {
+    /// A runtime caching compiled components in `cache_dir` (no cache if
+    /// `None`); `fuel` turns on fuel metering, needed by any fuel limit.
+    pub fn new(cache_dir: Option<PathBuf>, fuel: bool) -> Result<Self, RuntimeError> {
         let setup = |err: wasmtime::Error| RuntimeError::Setup(format!("{err:#}"));
-        let engine = Engine::new(&wasmtime::Config::new()).map_err(setup)?;
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true).consume_fuel(fuel);
+        let engine = Engine::new(&config).map_err(setup)?;
+        start_epoch_ticker(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
@@ -153,7 +167,7 @@ impl Runtime {
                 "it does not export allsync:adapter/adapter@0.1.0 as this host expects: {err:#}"
             ))
         })?;
-        let info = describe(&self.engine, &pre, path).await.map_err(invalid)?;
+        let info = self.describe(&pre, path).await.map_err(invalid)?;
         Ok(Plugin {
             path: path.to_path_buf(),
             sha256,
@@ -177,60 +191,68 @@ impl Runtime {
         (imports, exports)
     }
 
-    /// Starts an instance of `plugin` named `label`, with `grants`, and
-    /// initialises it with `config`. `secrets` are redacted from all it says.
+    /// Calls `describe` in a sandbox with no grants and checks the answer.
+    async fn describe(&self, pre: &PluginPre<Sandbox>, path: &Path) -> Result<AdapterInfo, String> {
+        let label = path.display().to_string();
+        let mut instance = WasmAdapter::instantiate(
+            &self.engine,
+            pre,
+            &label,
+            &Grants::default(),
+            &Limits::default(),
+            Secrets::default(),
+        )
+        .await
+        .map_err(|err| err.to_string())?;
+        let info = instance
+            .describe()
+            .await
+            .map_err(|err| format!("describe() failed: {err}"))?;
+        let valid_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if !valid_name(&info.name) {
+            return Err(format!(
+                "describe() gave the name {:?}; a name must be lower-case letters, digits and dashes",
+                info.name
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Starts an instance of `plugin` named `label`, with `grants` and
+    /// `limits`, and initialises it with `config`. `secrets` are redacted
+    /// from all it says.
     pub async fn start(
         &self,
         plugin: &Plugin,
         label: &str,
         grants: &Grants,
-        config: Vec<(String, String)>,
+        limits: &Limits,
+        config: &[(String, String)],
         secrets: Secrets,
     ) -> Result<WasmAdapter, crate::engine::AdapterError> {
-        WasmAdapter::start(&self.engine, &plugin.pre, label, grants, config, secrets).await
+        let mut instance =
+            WasmAdapter::instantiate(&self.engine, &plugin.pre, label, grants, limits, secrets)
+                .await?;
+        instance.init(config).await?;
+        Ok(instance)
     }
 }
 
-/// Calls `describe` in a sandbox with no grants and checks the answer.
-async fn describe(
-    engine: &Engine,
-    pre: &PluginPre<Sandbox>,
-    path: &Path,
-) -> Result<AdapterInfo, String> {
-    let label = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |name| name.to_string_lossy().into(),
-    );
-    let sandbox = Sandbox::new(
-        &label,
-        &Grants::default(),
-        Secrets::default(),
-        Refusals::default(),
-    )
-    .map_err(|err| err.to_string())?;
-    let mut store = Store::new(engine, sandbox);
-    let instance = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|err| format!("it failed to start: {err:#}"))?;
-    let info = instance
-        .allsync_adapter_adapter()
-        .call_describe(&mut store)
-        .await
-        .map_err(|err| format!("describe() crashed: {err:#}"))?;
-    let info = AdapterInfo::from(info);
-    if info.name.is_empty()
-        || !info
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err(format!(
-            "describe() gave the name {:?}; a name must be lower-case letters, digits and dashes",
-            info.name
-        ));
-    }
-    Ok(info)
+/// Advances the engine's epoch every [`EPOCH_TICK`] while the engine lives.
+fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
 }
 
 impl From<bindings::allsync::adapter::types::Info> for AdapterInfo {

@@ -1,28 +1,32 @@
 //! Outbound HTTP from adapters: only to origins granted to that adapter
-//! instance; anything else is refused before a connection is made.
+//! instance, only to public addresses unless an exact grant says otherwise,
+//! and within the instance's request and response limits. Anything else is
+//! refused before a connection is made, and recorded as an incident.
 
+use super::connect::{self, Pins, Route};
 use super::origin::{Origin, OriginPattern};
-use http_body_util::BodyExt;
 use std::sync::{Arc, Mutex};
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-/// Origins an adapter instance tried to reach and was refused, in order.
+/// What the host refused or cut short for one instance, each message saying
+/// what happened and how to allow it.
 #[derive(Debug, Clone, Default)]
-pub struct Refusals(Arc<Mutex<Vec<Origin>>>);
+pub struct Incidents(Arc<Mutex<Vec<String>>>);
 
-impl Refusals {
-    fn record(&self, origin: Origin) {
-        let mut refused = self
+impl Incidents {
+    pub(crate) fn record(&self, message: String) {
+        tracing::warn!("{message}");
+        let mut incidents = self
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !refused.contains(&origin) {
-            refused.push(origin);
+        if !incidents.contains(&message) {
+            incidents.push(message);
         }
     }
 
-    /// Takes the refusals recorded so far.
-    pub fn take(&self) -> Vec<Origin> {
+    /// Takes the incidents recorded so far.
+    pub fn take(&self) -> Vec<String> {
         std::mem::take(
             &mut *self
                 .0
@@ -32,35 +36,91 @@ impl Refusals {
     }
 }
 
+/// An origin pattern an instance may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpGrant {
+    /// The origins it covers.
+    pub pattern: OriginPattern,
+    /// Whether it may reach loopback, private or link-local addresses: only
+    /// an exact origin written in `allowed_hosts` may.
+    pub private: bool,
+}
+
 /// The `wasi:http` hooks of one adapter instance.
 pub(crate) struct OutboundPolicy {
-    adapter: Arc<str>,
-    allowed: Arc<[OriginPattern]>,
-    refusals: Refusals,
+    label: Arc<str>,
+    grants: Arc<[HttpGrant]>,
+    pins: Pins,
+    max_response_bytes: u64,
+    max_requests_per_call: u64,
+    requests: u64,
+    incidents: Incidents,
+}
+
+/// Limits the policy applies to each call.
+pub(crate) struct RequestLimits {
+    pub max_response_bytes: u64,
+    pub max_requests_per_call: u64,
 }
 
 impl OutboundPolicy {
-    pub(crate) fn new(adapter: &str, allowed: &[OriginPattern], refusals: Refusals) -> Self {
+    pub(crate) fn new(
+        label: &str,
+        grants: &[HttpGrant],
+        pins: Pins,
+        limits: RequestLimits,
+        incidents: Incidents,
+    ) -> Self {
         OutboundPolicy {
-            adapter: adapter.into(),
-            allowed: allowed.into(),
-            refusals,
+            label: label.into(),
+            grants: grants.into(),
+            pins,
+            max_response_bytes: limits.max_response_bytes,
+            max_requests_per_call: limits.max_requests_per_call,
+            requests: 0,
+            incidents,
         }
     }
 
-    /// The request's origin if it is granted; otherwise records and logs the refusal.
-    fn check(&self, uri: &http::Uri) -> Result<(), ()> {
-        let origin = request_origin(uri).ok_or(())?;
-        if self.allowed.iter().any(|pattern| pattern.matches(&origin)) {
-            return Ok(());
+    /// Starts counting requests for a new call.
+    pub(crate) fn start_call(&mut self) {
+        self.requests = 0;
+    }
+
+    /// How the request may go, or `None` (recorded as an incident) if it may not.
+    fn route(&mut self, uri: &http::Uri) -> Option<Route> {
+        let origin = request_origin(uri)?;
+        let matching: Vec<&HttpGrant> = self
+            .grants
+            .iter()
+            .filter(|grant| grant.pattern.matches(&origin))
+            .collect();
+        if matching.is_empty() {
+            self.incidents.record(format!(
+                "refused a request from {} to {origin}: that origin is not granted to it; \
+                 add \"{origin}\" to its allowed_hosts in allsync.toml to allow it",
+                self.label
+            ));
+            return None;
         }
-        tracing::warn!(
-            "{}: refused HTTP request to {origin}: that origin is not granted to this adapter \
-             (add \"{origin}\" to its allowed_hosts in allsync.toml to allow it)",
-            self.adapter
-        );
-        self.refusals.record(origin);
-        Err(())
+        self.requests += 1;
+        if self.requests > self.max_requests_per_call {
+            self.incidents.record(format!(
+                "refused request {} of one call from {}: over limits.max_requests_per_call = {}",
+                self.requests, self.label, self.max_requests_per_call
+            ));
+            return None;
+        }
+        Some(Route {
+            https: origin.scheme == "https",
+            private_allowed: matching.iter().any(|grant| grant.private),
+            host: origin.host,
+            port: origin.port,
+            pins: self.pins.clone(),
+            max_response_bytes: self.max_response_bytes,
+            incidents: self.incidents.clone(),
+            label: self.label.clone(),
+        })
     }
 }
 
@@ -83,14 +143,10 @@ impl WasiHttpHooks for OutboundPolicy {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
-        if self.check(request.uri()).is_err() {
-            return Box::new(async { Err(Error::HttpRequestDenied) });
+        match self.route(request.uri()) {
+            Some(route) => Box::new(connect::send(request, options, route)),
+            None => Box::new(async { Err(Error::HttpRequestDenied) }),
         }
-        Box::new(async move {
-            let (response, io) = default_send_request(request, options).await?;
-            let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(io);
-            Ok((response.map(BodyExt::boxed_unsync), io))
-        })
     }
 }
 

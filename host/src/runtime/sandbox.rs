@@ -4,12 +4,12 @@
 //! arguments, no sockets, no stdin or stdout; its stderr goes to the host's
 //! log prefixed with its name (secrets redacted). Clocks and randomness are
 //! available. Outbound HTTP goes through [`OutboundPolicy`]. A directory is
-//! preopened only when the config grants one.
-//!
-//! Resource limits (memory, time, fuel) belong here too, on the store.
+//! preopened only when the config grants one. Memory is held to the
+//! instance's [`Limits`].
 
-use super::origin::OriginPattern;
-use super::outbound::{OutboundPolicy, Refusals};
+use super::connect::Pins;
+use super::limits::{Limits, MemoryLimiter};
+use super::outbound::{HttpGrant, Incidents, OutboundPolicy, RequestLimits};
 use super::secrets::Secrets;
 use std::io;
 use std::path::PathBuf;
@@ -28,9 +28,11 @@ const MAX_LOG_LINE: usize = 8 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     /// Origins it may send HTTP requests to.
-    pub origins: Vec<OriginPattern>,
+    pub http: Vec<HttpGrant>,
     /// A directory it sees as `/`, if any.
     pub directory: Option<DirectoryGrant>,
+    /// Host names pinned to addresses, consulted before DNS.
+    pub resolve: Pins,
 }
 
 /// A host directory made visible to an adapter instance as `/`.
@@ -47,16 +49,18 @@ pub(crate) struct Sandbox {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    outbound: OutboundPolicy,
+    pub(crate) outbound: OutboundPolicy,
+    pub(crate) memory: MemoryLimiter,
 }
 
 impl Sandbox {
-    /// A sandbox for the instance `label` with exactly `grants`.
+    /// A sandbox for the instance `label` with exactly `grants`, within `limits`.
     pub(crate) fn new(
         label: &str,
         grants: &Grants,
+        limits: &Limits,
         secrets: Secrets,
-        refusals: Refusals,
+        incidents: Incidents,
     ) -> io::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(AdapterLog {
@@ -80,7 +84,17 @@ impl Sandbox {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: OutboundPolicy::new(label, &grants.origins, refusals),
+            outbound: OutboundPolicy::new(
+                label,
+                &grants.http,
+                grants.resolve.clone(),
+                RequestLimits {
+                    max_response_bytes: limits.max_response_bytes,
+                    max_requests_per_call: limits.max_requests_per_call,
+                },
+                incidents,
+            ),
+            memory: MemoryLimiter::new(limits.memory_bytes()),
         })
     }
 }

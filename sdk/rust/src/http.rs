@@ -331,7 +331,7 @@ fn stream_error(err: StreamError) -> String {
 fn transport(request: &Request, err: ErrorCode) -> Error {
     let why = match err {
         ErrorCode::HttpRequestDenied => {
-            "refused by the allsync host: this origin is not granted to the adapter".to_string()
+            "refused by the allsync host (it says why next to this error)".to_string()
         }
         other => format!("{other:?}"),
     };

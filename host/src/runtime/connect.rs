@@ -1,0 +1,223 @@
+//! Sending one granted request: resolve the host, keep only addresses the
+//! grant allows, connect, TLS for https, HTTP/1.1; the response body is cut
+//! off at a size limit.
+//!
+//! The address check is made on the addresses actually dialled, so a name
+//! that resolves to a private address is refused like the address itself.
+
+use super::address::non_public;
+use super::outbound::Incidents;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Names pinned to addresses (`resolve` in allsync.toml), consulted before DNS.
+pub type Pins = Arc<HashMap<String, IpAddr>>;
+
+/// Where and how one request may go.
+pub(crate) struct Route {
+    pub host: String,
+    pub port: u16,
+    pub https: bool,
+    /// Whether non-public addresses may be dialled (an exact operator grant).
+    pub private_allowed: bool,
+    pub pins: Pins,
+    pub max_response_bytes: u64,
+    pub incidents: Incidents,
+    pub label: Arc<str>,
+}
+
+type Sent = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), Error>> + Send>,
+);
+
+/// Sends `request` along `route`.
+pub(crate) async fn send(
+    mut request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    route: Route,
+) -> Result<Sent, Error> {
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let first_byte_timeout = options
+        .and_then(|o| o.first_byte_timeout)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let addresses = route.addresses().await?;
+    let tcp = connect(&addresses, connect_timeout).await?;
+    let io = match route.https {
+        true => TokioIo::new(Box::new(tls(&route.host, tcp).await?) as Box<dyn Stream>),
+        false => TokioIo::new(Box::new(tcp) as Box<dyn Stream>),
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!("connection closed with an error: {err}");
+        }
+    });
+    // The request line carries only the path: the origin went into the connection.
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .to_string();
+    *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+    let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)??;
+    let (parts, incoming) = response.into_parts();
+    let limit = route.max_response_bytes;
+    let body = LimitedBody {
+        inner: incoming,
+        remaining: limit,
+        limit,
+        route,
+    };
+    // The connection is driven by its own task, so there is no I/O left to await.
+    Ok((
+        http::Response::from_parts(parts, body.boxed_unsync()),
+        Box::new(async { Ok(()) }),
+    ))
+}
+
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
+
+impl Route {
+    /// The addresses this request may be sent to.
+    async fn addresses(&self) -> Result<Vec<SocketAddr>, Error> {
+        let resolved: Vec<SocketAddr> =
+            match (self.pins.get(&self.host), self.host.parse::<IpAddr>()) {
+                (Some(&ip), _) | (None, Ok(ip)) => vec![SocketAddr::new(ip, self.port)],
+                (None, Err(_)) => tokio::net::lookup_host((self.host.as_str(), self.port))
+                    .await
+                    .map_err(|err| Error::DnsError {
+                        rcode: Some(err.to_string()),
+                        info_code: None,
+                    })?
+                    .collect(),
+            };
+        if self.private_allowed {
+            return Ok(resolved);
+        }
+        let (public, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved
+            .into_iter()
+            .partition(|address| non_public(address.ip()).is_none());
+        if public.is_empty() {
+            let described: Vec<String> = refused
+                .iter()
+                .map(|address| {
+                    format!(
+                        "{} ({})",
+                        address.ip(),
+                        non_public(address.ip()).unwrap_or("unknown")
+                    )
+                })
+                .collect();
+            self.incidents.record(format!(
+                "refused to connect {} to {}: it resolves to {}, which only an exact allowed_hosts entry for \
+                 that origin may reach",
+                self.label,
+                self.host,
+                described.join(", ")
+            ));
+            return Err(Error::DestinationIpProhibited);
+        }
+        Ok(public)
+    }
+}
+
+async fn connect(addresses: &[SocketAddr], timeout: Duration) -> Result<TcpStream, Error> {
+    let mut last = Error::DestinationNotFound;
+    for address in addresses {
+        match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(err)) => last = Error::Connect(err),
+            Err(_) => last = Error::ConnectionTimeout,
+        }
+    }
+    Err(last)
+}
+
+async fn tls(
+    host: &str,
+    tcp: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+    static CONNECTOR: LazyLock<tokio_rustls::TlsConnector> = LazyLock::new(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    });
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())?;
+    CONNECTOR.connect(name, tcp).await.map_err(Error::Tls)
+}
+
+/// A response body that fails once more than `limit` bytes have come.
+struct LimitedBody {
+    inner: Incoming,
+    remaining: u64,
+    limit: u64,
+    route: Route,
+}
+
+impl Body for LimitedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(Error::from(err)))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        let size = frame.data_ref().map_or(0, |data| data.len() as u64);
+        match self.remaining.checked_sub(size) {
+            Some(remaining) => {
+                self.remaining = remaining;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            None => {
+                let limit = self.limit;
+                self.route.incidents.record(format!(
+                    "cut off a response to {} from {} at limits.max_response_bytes = {limit}",
+                    self.route.label, self.route.host
+                ));
+                self.remaining = 0;
+                Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(limit)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,110 @@
+//! Resource limits of one adapter instance, and the store limiter that
+//! enforces its memory limit.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+const MIB: u64 = 1024 * 1024;
+
+/// How much an adapter instance may use; each is settable globally
+/// (`[limits]` in allsync.toml) and per instance (`limits = { ... }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Linear memory, in MiB.
+    pub memory_mb: u64,
+    /// Wall-clock seconds for one `get`, `add` or `remove`.
+    pub call_timeout_secs: u64,
+    /// Wall-clock seconds for `describe` or `init`.
+    pub init_timeout_secs: u64,
+    /// Wall-clock seconds for everything the instance does in one job.
+    pub job_timeout_secs: u64,
+    /// Bytes of one HTTP response body.
+    pub max_response_bytes: u64,
+    /// Things one `get` may return.
+    pub max_things: u64,
+    /// Total bytes of the things one `get` returns.
+    pub max_things_bytes: u64,
+    /// HTTP requests in one call.
+    pub max_requests_per_call: u64,
+    /// A deterministic CPU budget per call, in wasmtime fuel units; none by default.
+    pub fuel: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mb: 256,
+            call_timeout_secs: 60,
+            init_timeout_secs: 10,
+            job_timeout_secs: 600,
+            max_response_bytes: 64 * MIB,
+            max_things: 2_000_000,
+            max_things_bytes: 128 * MIB,
+            max_requests_per_call: 20_000,
+            fuel: None,
+        }
+    }
+}
+
+impl Limits {
+    /// The memory limit in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        usize::try_from(self.memory_mb.saturating_mul(MIB)).unwrap_or(usize::MAX)
+    }
+
+    /// The time limit of one call of `kind` (`describe`/`init` or the others).
+    pub fn call_timeout(&self, call: &str) -> (Duration, &'static str, u64) {
+        match call {
+            "describe" | "init" => (
+                Duration::from_secs(self.init_timeout_secs),
+                "init_timeout_secs",
+                self.init_timeout_secs,
+            ),
+            _ => (
+                Duration::from_secs(self.call_timeout_secs),
+                "call_timeout_secs",
+                self.call_timeout_secs,
+            ),
+        }
+    }
+}
+
+/// Enforces the memory limit and remembers whether it was hit, so a trap
+/// can be explained.
+pub(crate) struct MemoryLimiter {
+    max_bytes: usize,
+    pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        MemoryLimiter {
+            max_bytes,
+            hit: false,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_bytes;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // A table element is a pointer's size; hold tables to the memory limit too.
+        Ok(desired.saturating_mul(std::mem::size_of::<usize>()) <= self.max_bytes)
+    }
+}
