@@ -3,6 +3,7 @@
 
 mod cli;
 mod file_sync;
+mod hostile;
 mod http_grants;
 mod list_server;
 mod secrets;

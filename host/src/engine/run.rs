@@ -60,14 +60,13 @@ pub async fn run_job<S: Adapter, D: Adapter>(
 /// Reads a list and checks every thing in it is usable.
 async fn read(adapter: &mut impl Adapter, side: &str) -> Result<Vec<String>, AdapterError> {
     let things = adapter.get().await?;
-    match things
-        .iter()
-        .position(|thing| thing.is_empty() || thing.trim() != thing)
-    {
+    match things.iter().position(|thing| {
+        thing.is_empty() || thing.trim() != thing || thing.contains(char::is_control)
+    }) {
         None => Ok(things),
         Some(index) => Err(AdapterError::Other(format!(
             "the {side} returned an unusable thing {:?} at position {index} \
-             (empty, or with leading/trailing spaces): fix the adapter or its data",
+             (empty, padded with spaces, or holding control characters): fix the adapter or its data",
             things[index]
         ))),
     }

@@ -471,6 +471,19 @@ async fn unusable_things_from_an_adapter_fail_that_side_with_the_position() {
     )
     .await;
     assert_eq!(report.status, Status::Failed);
+    let forged = "a@x.com\n  team (add-remove): up to date";
+    let report = sync_one(
+        &Memory::with(&[forged]),
+        &Memory::with(&[]),
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        report.status,
+        Status::Failed,
+        "a thing holding a line break could forge output"
+    );
     let target = Memory::with(&["x", ""]);
     let report = sync_one(
         &Memory::with(&["a"]),

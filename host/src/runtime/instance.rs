@@ -54,6 +54,9 @@ impl WasmAdapter {
             })?;
         let mut store = Store::new(engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
+        store.set_hostcall_fuel(limits.transfer_bytes());
+        // Fails only when fuel metering is off, which means no instance has a fuel limit.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
         // Yield to the executor at every epoch tick, so time limits can fire
         // even while the guest spins.
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
@@ -170,7 +173,7 @@ impl WasmAdapter {
             for incident in incidents {
                 message.push_str(&format!(" [allsync {incident}]"));
             }
-            self.secrets.redact(&message)
+            self.secrets.redact(&one_line(&message))
         }))
     }
 
@@ -185,6 +188,12 @@ impl WasmAdapter {
             return format!(
                 "{call} ran out of memory: the adapter reached limits.memory_mb = {}",
                 self.limits.memory_mb
+            );
+        }
+        if format!("{trap:#}").contains("fuel allocated for hostcalls") {
+            return format!(
+                "{call} returned more data than limits.max_things = {} and limits.max_things_bytes = {} allow",
+                self.limits.max_things, self.limits.max_things_bytes
             );
         }
         match trap.downcast_ref::<Trap>() {
@@ -224,7 +233,7 @@ impl WasmAdapter {
             .into_iter()
             .map(|rejected| Rejected {
                 thing: rejected.thing,
-                reason: self.secrets.redact(&rejected.reason),
+                reason: self.secrets.redact(&one_line(&rejected.reason)),
             })
             .collect()
     }
@@ -257,6 +266,15 @@ impl Adapter for WasmAdapter {
         let rejected = self.settle("remove", &budget, outcome)?;
         Ok(self.rejections(rejected))
     }
+}
+
+/// `text` with line breaks and other control characters turned into
+/// spaces, so an adapter cannot forge lines of allsync's own output.
+fn one_line(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn convert(error: WitError) -> AdapterError {

@@ -2,7 +2,6 @@
 //! enforces its memory limit.
 
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -53,20 +52,13 @@ impl Limits {
         usize::try_from(self.memory_mb.saturating_mul(MIB)).unwrap_or(usize::MAX)
     }
 
-    /// The time limit of one call of `kind` (`describe`/`init` or the others).
-    pub fn call_timeout(&self, call: &str) -> (Duration, &'static str, u64) {
-        match call {
-            "describe" | "init" => (
-                Duration::from_secs(self.init_timeout_secs),
-                "init_timeout_secs",
-                self.init_timeout_secs,
-            ),
-            _ => (
-                Duration::from_secs(self.call_timeout_secs),
-                "call_timeout_secs",
-                self.call_timeout_secs,
-            ),
-        }
+    /// The most bytes the host copies out of the guest in one call: room for
+    /// `max_things` strings holding `max_things_bytes` in all.
+    pub fn transfer_bytes(&self) -> usize {
+        let headers = self
+            .max_things
+            .saturating_mul(std::mem::size_of::<String>() as u64);
+        usize::try_from(headers.saturating_add(self.max_things_bytes)).unwrap_or(usize::MAX)
     }
 }
 

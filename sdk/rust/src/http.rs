@@ -324,7 +324,13 @@ fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, Error> {
 fn stream_error(err: StreamError) -> String {
     match err {
         StreamError::Closed => "stream closed".to_string(),
-        StreamError::LastOperationFailed(err) => err.to_debug_string(),
+        // The host's debug string may go on with a backtrace: keep its first line.
+        StreamError::LastOperationFailed(err) => err
+            .to_debug_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
