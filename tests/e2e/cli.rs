@@ -1,6 +1,11 @@
 //! The command line: config errors, plugin listing, exit codes, the cache.
 
 use crate::support::{Workspace, component};
+use sha2::{Digest, Sha256};
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
 
 const CONFIG: &str = r#"
 [[sync]]
@@ -194,4 +199,70 @@ fn help_documents_the_exit_codes() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn components_for_another_contract_or_needing_unknown_imports_are_refused_at_load() {
+    let workspace = Workspace::with_adapters(&["file", "future-contract", "unknown-import"]);
+    let run = workspace.run(&["plugins", "list"]).expect_code(4);
+    assert!(
+        run.stderr.contains(
+            "future-contract.wasm is not a usable allsync adapter: it exports allsync:adapter/adapter@0.2.0, \
+             but this host implements allsync:adapter@0.1.0"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "unknown-import.wasm is not a usable allsync adapter: it needs something the host does not provide: \
+             component imports instance `acme:vault/secrets`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("file  0.1.0"), "{}", run.stdout);
+}
+
+#[test]
+fn a_pinned_sha256_that_does_not_match_refuses_the_adapter() {
+    let sha = {
+        let workspace = workspace(CONFIG);
+        let json = workspace
+            .run(&["plugins", "inspect", "file", "--json"])
+            .expect_code(0)
+            .json();
+        json["sha256"].as_str().unwrap().to_string()
+    };
+    let pinned = |hash: &str| {
+        CONFIG.replace("adapter = \"file\"\ndirectory = { path = \".\", writable = true }", &format!("adapter = \"file\"\nsha256 = \"{hash}\"\ndirectory = {{ path = \".\", writable = true }}"))
+    };
+    workspace(&pinned(&sha)).run(&["sync"]).expect_code(0);
+    let wrong = "0".repeat(64);
+    let run = workspace(&pinned(&wrong)).run(&["sync"]).expect_code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "its sha256 is {sha}, but allsync.toml pins {wrong}"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn plan_shows_the_effective_grants_of_each_instance() {
+    let run = workspace(CONFIG).run(&["plan"]).expect_code(0);
+    assert!(
+        run.stdout
+            .contains("grants:\n  job `team` source (file): http: none; files: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(" (read-only)\n  job `team` destination `file` (file): http: none; files: "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(" (read-write)\n"), "{}", run.stdout);
 }

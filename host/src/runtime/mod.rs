@@ -163,9 +163,15 @@ impl Runtime {
             ))
         })?;
         let pre = PluginPre::new(instance_pre).map_err(|err| {
-            invalid(format!(
-                "it does not export allsync:adapter/adapter@0.1.0 as this host expects: {err:#}"
-            ))
+            let contracts: Vec<&str> = exports.iter().filter(|name| name.starts_with("allsync:adapter/")).map(String::as_str).collect();
+            invalid(match contracts.as_slice() {
+                [] => format!("it exports no allsync:adapter interface ({err:#})"),
+                found => format!(
+                    "it exports {}, but this host implements allsync:adapter@0.1.0: use a build of the adapter for 0.1.x, \
+                     or an allsync that supports its version",
+                    found.join(", ")
+                ),
+            })
         })?;
         let info = self.describe(&pre, path).await.map_err(invalid)?;
         Ok(Plugin {
