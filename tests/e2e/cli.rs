@@ -184,6 +184,17 @@ fn a_second_run_loads_compiled_adapters_from_the_cache() {
         "{}",
         third.stderr
     );
+    // An entry whose checksum holds but whose contents another engine wrote
+    // (here: not a compiled component at all) is refused by wasmtime's checks.
+    for entry in std::fs::read_dir(workspace.path("cache")).unwrap() {
+        let path = entry.unwrap().path();
+        let foreign = b"compiled by some other wasmtime".to_vec();
+        let checksum = sha256(&foreign);
+        std::fs::write(&path, [foreign, checksum].concat()).unwrap();
+    }
+    let fourth = workspace.run(&["plan"]).expect_code(0);
+    assert!(fourth.stderr.contains("is unusable:"), "{}", fourth.stderr);
+    assert!(fourth.stderr.contains("compiling"), "{}", fourth.stderr);
 }
 
 #[test]
