@@ -251,6 +251,24 @@ fn an_exact_grant_of_the_pinned_name_lets_it_through() {
 }
 
 #[test]
+fn requests_beyond_the_per_call_limit_are_refused() {
+    let server = ListServer::start(&[], "t");
+    let url = server.url();
+    let run = sync_with_hostile_source(
+        &format!(
+            "config = {{ act = \"fetch\", url = \"{url}/\", count = 5 }}\nallowed_hosts = [\"{url}\"]\nlimits = {{ max_requests_per_call = 3 }}"
+        ),
+        "",
+    );
+    assert!(
+        source_error(&run).contains("refused request 4 of one call from job `hostile` source: over limits.max_requests_per_call = 3"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
 fn an_endless_response_body_is_cut_off_at_the_size_limit() {
     let addr = endless_body_server();
     let run = sync_with_hostile_source(

@@ -7,8 +7,8 @@
 //! - `panic-in-add`: `get` returns `things`, `add` panics;
 //! - `many-things`: `get` returns `count` things;
 //! - `huge-thing`: `get` returns one thing of `count` bytes;
-//! - `fetch`: `get` sends `GET <url>` (although `describe` declares no
-//!   hosts) and fails saying what came back;
+//! - `fetch`: `get` sends `GET <url>` `count` times (although `describe`
+//!   declares no hosts) and fails saying what came back;
 //! - `snoop`: `get` tries to read `/etc/passwd` and the environment.
 
 use allsync_sdk::http::Request;
@@ -67,10 +67,16 @@ impl Adapter for Hostile {
                 .map(|n| format!("user{n}@example.com"))
                 .collect()),
             "huge-thing" => Ok(vec!["x".repeat(self.count)]),
-            "fetch" => Err(Error::Other(format!(
-                "fetched: HTTP {}",
-                Request::get(&self.url).send()?.status
-            ))),
+            "fetch" => {
+                let mut statuses = Vec::new();
+                for _ in 0..self.count.max(1) {
+                    statuses.push(Request::get(&self.url).send()?.status.to_string());
+                }
+                Err(Error::Other(format!(
+                    "fetched: HTTP {}",
+                    statuses.join(", ")
+                )))
+            }
             "snoop" => snoop(),
             other => Err(Error::InvalidConfig(format!("unknown act {other}"))),
         }
