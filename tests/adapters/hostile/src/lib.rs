@@ -39,7 +39,7 @@ impl Adapter for Hostile {
         ))
         .key(ConfigKey::optional(
             "count",
-            "for many-things and huge-thing: how many",
+            "for many-things, huge-thing and fetch: how many",
         ))
     }
 
