@@ -10,6 +10,7 @@ use crate::runtime::{
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 /// Where to find things, as given on the command line or in the environment.
 #[derive(Debug, Clone, Default)]
@@ -49,13 +50,14 @@ pub struct RunReport {
     pub action: &'static str,
     /// One report per job run.
     pub jobs: Vec<JobReport>,
-    /// What each adapter instance of those jobs was granted.
-    pub grants: Vec<InstanceGrants>,
+    /// What each adapter instance of those jobs was granted, and its retries.
+    pub instances: Vec<InstanceReport>,
 }
 
-/// The effective grants and limits of one adapter instance.
+/// The effective grants and limits of one adapter instance, and the HTTP
+/// retries the host made for it.
 #[derive(Debug, Clone, Serialize)]
-pub struct InstanceGrants {
+pub struct InstanceReport {
     /// e.g. "job `team` destination `slack`".
     pub instance: String,
     /// The adapter's name.
@@ -68,6 +70,8 @@ pub struct InstanceGrants {
     pub writable: bool,
     /// Its resource limits.
     pub limits: Limits,
+    /// HTTP requests the host retried for it (429, 502/503/504, failed connections).
+    pub retries: u64,
 }
 
 /// A checked config, with the runtime and the adapters it uses.
@@ -89,8 +93,8 @@ struct Instance<'a> {
 }
 
 impl Instance<'_> {
-    fn report(&self) -> InstanceGrants {
-        InstanceGrants {
+    fn report(&self, retries: u64) -> InstanceReport {
+        InstanceReport {
             instance: self.label.clone(),
             adapter: self.plugin.info.name.clone(),
             http: self
@@ -113,6 +117,7 @@ impl Instance<'_> {
                 .as_ref()
                 .is_some_and(|directory| directory.writable),
             limits: self.limits.clone(),
+            retries,
         }
     }
 }
@@ -174,17 +179,11 @@ impl Session {
             None => self.config.jobs.iter().collect(),
         };
         let mut reports = Vec::with_capacity(jobs.len());
-        let mut grants = Vec::new();
+        let mut instances = Vec::new();
         for job in jobs {
-            let (source, destinations) = self
-                .instances(job)
-                .expect("checked when the session opened");
-            grants.extend(
-                std::iter::once(&source)
-                    .chain(&destinations)
-                    .map(Instance::report),
-            );
-            reports.push(self.run_job(job, source, destinations, action).await);
+            let (report, job_instances) = self.run_job(job, action).await;
+            reports.push(report);
+            instances.extend(job_instances);
         }
         Ok(RunReport {
             action: match action {
@@ -192,27 +191,36 @@ impl Session {
                 Action::Apply => "sync",
             },
             jobs: reports,
-            grants,
+            instances,
         })
     }
 
-    async fn run_job(
-        &self,
-        job: &Job,
-        source: Instance<'_>,
-        destinations: Vec<Instance<'_>>,
-        action: Action,
-    ) -> JobReport {
-        let source = self.start(&source).await;
+    async fn run_job(&self, job: &Job, action: Action) -> (JobReport, Vec<InstanceReport>) {
+        let (source, destinations) = self
+            .instances(job)
+            .expect("checked when the session opened");
+        let mut retries = Vec::new();
+        let started_source = self.start(&source).await;
+        retries.push(started_source.as_ref().ok().map(WasmAdapter::retries));
         let mut started = Vec::with_capacity(destinations.len());
         for (destination, instance) in job.destinations.iter().zip(&destinations) {
+            let adapter = self.start(instance).await;
+            retries.push(adapter.as_ref().ok().map(WasmAdapter::retries));
             started.push(engine::Destination {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
-                adapter: self.start(instance).await,
+                adapter,
             });
         }
-        engine::run_job(&job.name, source, started, action).await
+        let report = engine::run_job(&job.name, started_source, started, action).await;
+        let instances = std::iter::once(&source)
+            .chain(&destinations)
+            .zip(retries)
+            .map(|(instance, retries)| {
+                instance.report(retries.map_or(0, |count| count.load(Ordering::Relaxed)))
+            })
+            .collect();
+        (report, instances)
     }
 
     async fn start(&self, instance: &Instance<'_>) -> Result<WasmAdapter, AdapterError> {

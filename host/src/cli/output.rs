@@ -1,6 +1,6 @@
 //! What `allsync` prints on stdout: readable text, or JSON with `--json`.
 
-use crate::app::{InstanceGrants, RunReport};
+use crate::app::{InstanceReport, RunReport};
 use crate::engine::{DestinationReport, JobReport, Plan, Status};
 use crate::runtime::{Catalog, Plugin};
 use serde::Serialize;
@@ -145,13 +145,13 @@ fn render_run(report: &RunReport) -> String {
         render_job(&mut out, job, report.action);
     }
     if report.action == "plan" {
-        render_grants(&mut out, &report.grants);
+        render_grants(&mut out, &report.instances);
     }
     out.push_str(&summary(report));
     out
 }
 
-fn render_grants(out: &mut String, grants: &[InstanceGrants]) {
+fn render_grants(out: &mut String, grants: &[InstanceReport]) {
     let _ = writeln!(out, "grants:");
     for instance in grants {
         let http = match instance.http.is_empty() {
@@ -287,6 +287,15 @@ fn summary(report: &RunReport) -> String {
     }
     if rejected > 0 {
         let _ = write!(line, " {rejected} thing(s) rejected.");
+    }
+    let retried: Vec<String> = report
+        .instances
+        .iter()
+        .filter(|instance| instance.retries > 0)
+        .map(|instance| format!("{} {}", instance.instance, instance.retries))
+        .collect();
+    if !retried.is_empty() {
+        let _ = write!(line, " HTTP retries: {}.", retried.join(", "));
     }
     line.push('\n');
     line

@@ -1,15 +1,16 @@
-//! Sending one granted request: resolve the host, keep only addresses the
-//! grant allows, connect, TLS for https, HTTP/1.1; the response body is cut
-//! off at a size limit.
+//! One attempt at a granted request: resolve the host, keep only addresses
+//! the grant allows, connect, TLS for https, HTTP/1.1; the response body is
+//! cut off at a size limit. Retrying is [`super::retry`]'s.
 //!
 //! The address check is made on the addresses actually dialled, so a name
 //! that resolves to a private address is refused like the address itself.
 
 use super::address::non_public;
 use super::outbound::Incidents;
+use super::retry::RetryPolicy;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,32 +38,62 @@ pub(crate) struct Route {
     pub max_response_bytes: u64,
     pub incidents: Incidents,
     pub label: Arc<str>,
+    pub retry: RetryPolicy,
 }
 
-type Sent = (
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), Error>> + Send>,
-);
+/// Why one attempt failed, and whether the request may have reached the server.
+pub(crate) struct Failure {
+    pub error: Error,
+    /// False when no connection was made, so even a POST can be tried again.
+    pub maybe_sent: bool,
+}
 
-/// Sends `request` along `route`.
-pub(crate) async fn send(
-    mut request: http::Request<WasiBody>,
+impl Failure {
+    fn before_sending(error: Error) -> Self {
+        Failure {
+            error,
+            maybe_sent: false,
+        }
+    }
+
+    fn after_sending(error: Error) -> Self {
+        Failure {
+            error,
+            maybe_sent: true,
+        }
+    }
+}
+
+/// Makes one attempt at `request` along `route`.
+pub(crate) async fn attempt(
+    mut request: http::Request<Full<Bytes>>,
     options: Option<RequestOptions>,
-    route: Route,
-) -> Result<Sent, Error> {
+    route: &Route,
+) -> Result<http::Response<Incoming>, Failure> {
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
         .unwrap_or(DEFAULT_TIMEOUT);
     let first_byte_timeout = options
         .and_then(|o| o.first_byte_timeout)
         .unwrap_or(DEFAULT_TIMEOUT);
-    let addresses = route.addresses().await?;
-    let tcp = connect(&addresses, connect_timeout).await?;
+    let addresses = route.addresses().await.map_err(|error| Failure {
+        error,
+        maybe_sent: false,
+    })?;
+    let tcp = connect(&addresses, connect_timeout)
+        .await
+        .map_err(Failure::before_sending)?;
     let io = match route.https {
-        true => TokioIo::new(Box::new(tls(&route.host, tcp).await?) as Box<dyn Stream>),
+        true => TokioIo::new(Box::new(
+            tls(&route.host, tcp)
+                .await
+                .map_err(Failure::before_sending)?,
+        ) as Box<dyn Stream>),
         false => TokioIo::new(Box::new(tcp) as Box<dyn Stream>),
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|err| Failure::before_sending(err.into()))?;
     tokio::spawn(async move {
         if let Err(err) = connection.await {
             tracing::debug!("connection closed with an error: {err}");
@@ -74,10 +105,20 @@ pub(crate) async fn send(
         .path_and_query()
         .map_or("/", |path| path.as_str())
         .to_string();
-    *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
-    let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+    *request.uri_mut() = path
+        .parse()
+        .map_err(|_| Failure::before_sending(Error::HttpRequestUriInvalid))?;
+    tokio::time::timeout(first_byte_timeout, sender.send_request(request))
         .await
-        .map_err(|_| Error::ConnectionReadTimeout)??;
+        .map_err(|_| Failure::after_sending(Error::ConnectionReadTimeout))?
+        .map_err(|err| Failure::after_sending(err.into()))
+}
+
+/// The response with its body cut off at the route's size limit.
+pub(crate) fn limit_body(
+    response: http::Response<Incoming>,
+    route: Route,
+) -> http::Response<WasiBody> {
     let (parts, incoming) = response.into_parts();
     let limit = route.max_response_bytes;
     let body = LimitedBody {
@@ -86,11 +127,7 @@ pub(crate) async fn send(
         limit,
         route,
     };
-    // The connection is driven by its own task, so there is no I/O left to await.
-    Ok((
-        http::Response::from_parts(parts, body.boxed_unsync()),
-        Box::new(async { Ok(()) }),
-    ))
+    http::Response::from_parts(parts, body.boxed_unsync())
 }
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}

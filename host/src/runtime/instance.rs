@@ -13,6 +13,8 @@ use super::outbound::Incidents;
 use super::sandbox::{Grants, Sandbox};
 use super::secrets::Secrets;
 use crate::engine::{Adapter, AdapterError, Rejected};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio::time::error::Elapsed;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
@@ -24,6 +26,7 @@ pub struct WasmAdapter {
     bindings: Bindings,
     secrets: Secrets,
     incidents: Incidents,
+    retries: Arc<AtomicU64>,
     limits: Limits,
     deadline: Instant,
     broken: Option<String>,
@@ -48,10 +51,18 @@ impl WasmAdapter {
         secrets: Secrets,
     ) -> Result<Self, AdapterError> {
         let incidents = Incidents::default();
-        let sandbox = Sandbox::new(label, grants, limits, secrets.clone(), incidents.clone())
-            .map_err(|err| {
-                AdapterError::Other(format!("cannot set up the sandbox of {label}: {err}"))
-            })?;
+        let retries = Arc::new(AtomicU64::new(0));
+        let sandbox = Sandbox::new(
+            label,
+            grants,
+            limits,
+            secrets.clone(),
+            incidents.clone(),
+            retries.clone(),
+        )
+        .map_err(|err| {
+            AdapterError::Other(format!("cannot set up the sandbox of {label}: {err}"))
+        })?;
         let mut store = Store::new(engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
         store.set_hostcall_fuel(limits.transfer_bytes());
@@ -77,10 +88,16 @@ impl WasmAdapter {
             bindings,
             secrets,
             incidents,
+            retries,
             limits: limits.clone(),
             deadline: Instant::now() + Duration::from_secs(limits.job_timeout_secs),
             broken: None,
         })
+    }
+
+    /// A counter of the HTTP retries the host has made for this instance.
+    pub fn retries(&self) -> Arc<AtomicU64> {
+        self.retries.clone()
     }
 
     /// Asks the adapter to describe itself.

@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_things_bytes: u64,
     /// HTTP requests in one call.
     pub max_requests_per_call: u64,
+    /// Retries of one request (after a 429, a 502/503/504, or a failed connection).
+    pub max_retries: u32,
+    /// The longest `Retry-After` the host waits out; a longer one goes back to the adapter.
+    pub max_retry_wait_secs: u64,
     /// A deterministic CPU budget per call, in wasmtime fuel units; none by default.
     pub fuel: Option<u64>,
 }
@@ -41,6 +45,8 @@ impl Default for Limits {
             max_things: 2_000_000,
             max_things_bytes: 128 * MIB,
             max_requests_per_call: 20_000,
+            max_retries: 4,
+            max_retry_wait_secs: 60,
             fuel: None,
         }
     }

@@ -14,6 +14,7 @@ mod instance;
 mod limits;
 mod origin;
 mod outbound;
+mod retry;
 pub mod sandbox;
 mod secrets;
 

@@ -3,9 +3,13 @@
 //! and within the instance's request and response limits. Anything else is
 //! refused before a connection is made, and recorded as an incident.
 
-use super::connect::{self, Pins, Route};
+use super::connect::{Pins, Route};
+use super::limits::Limits;
 use super::origin::{Origin, OriginPattern};
+use super::retry::{self, RetryPolicy};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// What the host refused or cut short for one instance, each message saying
@@ -55,21 +59,18 @@ pub(crate) struct OutboundPolicy {
     max_requests_per_call: u64,
     requests: u64,
     incidents: Incidents,
-}
-
-/// Limits the policy applies to each call.
-pub(crate) struct RequestLimits {
-    pub max_response_bytes: u64,
-    pub max_requests_per_call: u64,
+    retry: RetryPolicy,
 }
 
 impl OutboundPolicy {
+    /// The policy of instance `label`; `retries` counts the retries it makes.
     pub(crate) fn new(
         label: &str,
         grants: &[HttpGrant],
         pins: Pins,
-        limits: RequestLimits,
+        limits: &Limits,
         incidents: Incidents,
+        retries: Arc<AtomicU64>,
     ) -> Self {
         OutboundPolicy {
             label: label.into(),
@@ -79,6 +80,11 @@ impl OutboundPolicy {
             max_requests_per_call: limits.max_requests_per_call,
             requests: 0,
             incidents,
+            retry: RetryPolicy {
+                max_retries: limits.max_retries,
+                max_wait: Duration::from_secs(limits.max_retry_wait_secs),
+                count: retries,
+            },
         }
     }
 
@@ -120,6 +126,7 @@ impl OutboundPolicy {
             max_response_bytes: self.max_response_bytes,
             incidents: self.incidents.clone(),
             label: self.label.clone(),
+            retry: self.retry.clone(),
         })
     }
 }
@@ -144,7 +151,7 @@ impl WasiHttpHooks for OutboundPolicy {
         _response_errors: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
         match self.route(request.uri()) {
-            Some(route) => Box::new(connect::send(request, options, route)),
+            Some(route) => Box::new(retry::send(request, options, route)),
             None => Box::new(async { Err(Error::HttpRequestDenied) }),
         }
     }

@@ -9,11 +9,13 @@
 
 use super::connect::Pins;
 use super::limits::{Limits, MemoryLimiter};
-use super::outbound::{HttpGrant, Incidents, OutboundPolicy, RequestLimits};
+use super::outbound::{HttpGrant, Incidents, OutboundPolicy};
 use super::secrets::Secrets;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime::component::ResourceTable;
@@ -61,6 +63,7 @@ impl Sandbox {
         limits: &Limits,
         secrets: Secrets,
         incidents: Incidents,
+        retries: Arc<AtomicU64>,
     ) -> io::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(AdapterLog {
@@ -88,11 +91,9 @@ impl Sandbox {
                 label,
                 &grants.http,
                 grants.resolve.clone(),
-                RequestLimits {
-                    max_response_bytes: limits.max_response_bytes,
-                    max_requests_per_call: limits.max_requests_per_call,
-                },
+                limits,
                 incidents,
+                retries,
             ),
             memory: MemoryLimiter::new(limits.memory_bytes()),
         })
