@@ -75,12 +75,13 @@ build_adapters() {
     copy_components "$out" "$ROOT/target/test-adapters" "$ROOT"/tests/adapters/*/Cargo.toml
 }
 
-# copy_components BUILD_DIR DEST MANIFEST...: copies each manifest's
-# component from BUILD_DIR to DEST/<package-name>.wasm.
+# copy_components BUILD_DIR DEST MANIFEST...: copies the component of each
+# manifest that builds one (a cdylib) from BUILD_DIR to DEST/<package-name>.wasm.
 copy_components() {
     local from="$1" to="$2" manifest name
     shift 2
     for manifest in "$@"; do
+        grep -q 'crate-type = \["cdylib"\]' "$manifest" || continue
         name="$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)"
         cp "$from/${name//-/_}.wasm" "$to/$name.wasm"
     done

@@ -2,9 +2,13 @@
 //! from `plugins/` and `tests/adapters/`, and loopback servers.
 
 mod cli;
+mod fakes;
 mod file_sync;
+mod github_team;
+mod google_group;
 mod hostile;
 mod http_grants;
 mod list_server;
 mod secrets;
+mod slack_adapters;
 mod support;

@@ -125,3 +125,26 @@ impl Run {
         serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("{err}: {}", self.stdout))
     }
 }
+
+/// A workspace whose one job syncs people.txt (holding `people`) into one
+/// destination named `dest`, described by `destination` (its `adapter`,
+/// `allowed_hosts`, `config`, ... lines).
+pub fn syncing_into(destination: &str, people: &[&str]) -> Workspace {
+    let adapter = destination
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("adapter = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("the destination names its adapter");
+    let workspace = Workspace::with_adapters(&["file", adapter]);
+    let mut listed = people.join("\n");
+    listed.push('\n');
+    workspace.write("people.txt", &listed).write(
+        "allsync.toml",
+        &format!(
+            "[[sync]]\nname = \"people\"\nallow_empty_source = true\n[sync.source]\nadapter = \"file\"\n\
+             directory = {{ path = \".\" }}\nconfig = {{ path = \"people.txt\" }}\n\
+             [[sync.destination]]\nname = \"dest\"\n{destination}\n"
+        ),
+    );
+    workspace
+}

@@ -39,6 +39,19 @@ impl Config {
         self.get(name).unwrap_or(default)
     }
 
+    /// The comma-separated values of `name`, trimmed, empty ones left out.
+    pub fn list(&self, name: &str) -> Vec<&str> {
+        self.get(name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The value of `name` parsed as `T`, or `default` when unset; an
     /// `invalid-config` error names the key and the value when it does not parse.
     pub fn parse_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, Error> {

@@ -214,10 +214,41 @@ impl Response {
         })
     }
 
+    /// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub and
+    /// others paginate.
+    pub fn next_link(&self) -> Option<String> {
+        self.header("link")?.split(',').find_map(|link| {
+            let (target, params) = link.split_once(';')?;
+            let is_next = params.split(';').any(|param| {
+                param
+                    .trim()
+                    .replace(' ', "")
+                    .eq_ignore_ascii_case("rel=\"next\"")
+            });
+            is_next.then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+        })
+    }
+
     /// Seconds from a `Retry-After: <seconds>` header.
     pub fn retry_after(&self) -> Option<u32> {
         self.header("retry-after")?.trim().parse().ok()
     }
+}
+
+/// `name=value&...` with each part percent-encoded, for a query string or
+/// an `application/x-www-form-urlencoded` body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Percent-encodes `value` for use in a URL path segment or query value.
@@ -371,5 +402,25 @@ mod tests {
     #[test]
     fn encodes_emails_for_query_strings() {
         assert_eq!(encode("a+b@x.com"), "a%2Bb%40x.com");
+        assert_eq!(
+            form(&[("users", "U1,U2"), ("e", "a b")]),
+            "users=U1%2CU2&e=a%20b"
+        );
+    }
+
+    #[test]
+    fn finds_the_next_page_in_a_link_header() {
+        let response = |link: &str| Response {
+            status: 200,
+            headers: vec![("link".into(), link.into())],
+            body: Vec::new(),
+        };
+        let link = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
+        assert_eq!(
+            response(link).next_link().as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
+        let last = r#"<https://api.github.com/x?page=1>; rel="prev""#;
+        assert_eq!(response(last).next_link(), None);
     }
 }

@@ -1,0 +1,145 @@
+//! Local fakes of the services the shipped adapters talk to, each holding
+//! real in-memory state and following its public API documentation (named
+//! in each fake's header). They listen on 127.0.0.1 with an ephemeral port.
+//!
+//! Every fake shares [`Controls`]: a log of the requests it received, and
+//! faults to inject: rate limits (429 with `Retry-After`, in the service's
+//! own error shape) and outages (503).
+
+pub mod github;
+pub mod google;
+pub mod slack;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// What a fake logged, and the faults it will inject next.
+#[derive(Clone, Default)]
+pub struct Controls {
+    inner: Arc<Mutex<ControlState>>,
+}
+
+#[derive(Default)]
+struct ControlState {
+    rate_limits: u32,
+    retry_after: u32,
+    outages: u32,
+    log: Vec<String>,
+}
+
+impl Controls {
+    /// The next `times` requests get 429 with `Retry-After: retry_after`.
+    pub fn rate_limit(&self, times: u32, retry_after: u32) {
+        let mut state = self.inner.lock().unwrap();
+        state.rate_limits = times;
+        state.retry_after = retry_after;
+    }
+
+    /// The next `times` requests get 503.
+    pub fn outage(&self, times: u32) {
+        self.inner.lock().unwrap().outages = times;
+    }
+
+    /// Every request so far, as "METHOD /path".
+    pub fn requests(&self) -> Vec<String> {
+        self.inner.lock().unwrap().log.clone()
+    }
+
+    /// How many requests so far were "METHOD /path..." starting with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|line| line.starts_with(prefix))
+            .count()
+    }
+
+    /// How many requests so far changed something (not GET).
+    pub fn writes(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|line| !line.starts_with("GET "))
+            .count()
+    }
+}
+
+/// Serves `router` on 127.0.0.1 with `controls` applied; `rate_limited` is
+/// the body the service sends with a 429.
+pub fn serve(router: Router, controls: Controls, rate_limited: &'static str) -> SocketAddr {
+    let router = router.layer(middleware::from_fn_with_state(
+        (controls, rate_limited),
+        faults,
+    ));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, router).await.unwrap();
+        });
+    });
+    addr
+}
+
+async fn faults(
+    State((controls, rate_limited)): State<(Controls, &'static str)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let fault = {
+        let mut state = controls.inner.lock().unwrap();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        state.log.push(format!("{} {path}", request.method()));
+        if state.rate_limits > 0 {
+            state.rate_limits -= 1;
+            Some((StatusCode::TOO_MANY_REQUESTS, Some(state.retry_after)))
+        } else if state.outages > 0 {
+            state.outages -= 1;
+            Some((StatusCode::SERVICE_UNAVAILABLE, None))
+        } else {
+            None
+        }
+    };
+    match fault {
+        None => next.run(request).await,
+        Some((status, retry_after)) => {
+            let body = match status {
+                StatusCode::TOO_MANY_REQUESTS => Body::from(rate_limited),
+                _ => Body::from("upstream unavailable"),
+            };
+            let mut response = (status, body).into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from(seconds));
+            }
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            response
+        }
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
