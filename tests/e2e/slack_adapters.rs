@@ -264,3 +264,36 @@ fn a_channel_rejects_unknown_emails_and_never_removes_a_bot() {
     );
     assert_eq!(slack.channel_emails("C1"), ["ada@example.com"]);
 }
+
+#[test]
+fn a_channel_with_a_bad_token_rate_limits_and_outages_behaves_like_a_user_group() {
+    let slack = FakeSlack::start(TOKEN, &PEOPLE);
+    slack.channel("C1", &["ada@example.com"]);
+    let workspace = channel(&slack, &["ada@example.com", "bob@example.com"]);
+    let config = workspace.read("allsync.toml");
+    workspace.write("allsync.toml", &config.replace(TOKEN, "xoxb-wrong"));
+    let run = workspace.run(&["sync"]).expect_code(4);
+    assert!(
+        run.stdout
+            .contains("FAILED: unauthorized: Slack conversations.members failed: invalid_auth"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(slack.controls.writes(), 0);
+
+    workspace.write("allsync.toml", &config);
+    slack.controls.rate_limit(1, 1);
+    workspace.run(&["plan"]).expect_code(0);
+    slack.controls.outage(1);
+    let run = workspace.run(&["sync"]).expect_code(0);
+    assert!(
+        run.stdout
+            .contains("HTTP retries: job `people` destination `dest` 1."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        slack.channel_emails("C1"),
+        ["ada@example.com", "bob@example.com"]
+    );
+}
