@@ -4,7 +4,7 @@
 //! exponential backoff and jitter. A request that may have reached the
 //! server is never retried unless its method is idempotent.
 
-use super::connect::{self, Failure, Route};
+use super::connect::{self, Route};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -31,10 +31,15 @@ type Sent = (
     Box<dyn Future<Output = Result<(), Error>> + Send>,
 );
 
-/// What to do after an attempt.
-enum Next {
-    Return(Result<http::Response<Incoming>, Error>),
-    RetryAfter(Duration, String),
+/// What one attempt came to, as far as retrying is concerned.
+enum Attempt<'a> {
+    /// The server answered.
+    Answered {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
+    /// No answer came.
+    Failed { error: &'a Error, maybe_sent: bool },
 }
 
 /// Sends `request` along `route`, retrying as the module says.
@@ -48,28 +53,33 @@ pub(crate) async fn send(
     let body = body.collect().await?.to_bytes();
     let mut retries = 0;
     loop {
-        let request = rebuild(&parts, body.clone());
-        let outcome = connect::attempt(request, options, &route).await;
-        match next(outcome, &parts.method, retries, &route.retry) {
-            Next::Return(result) => {
-                let response = result?;
-                return Ok((
-                    connect::limit_body(response, route),
-                    Box::new(async { Ok(()) }),
-                ));
-            }
-            Next::RetryAfter(wait, why) => {
-                retries += 1;
-                route.retry.count.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    "{}: {why}; retry {retries} of {} in {:.1} s",
-                    route.label,
-                    route.retry.max_retries,
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-            }
-        }
+        let outcome = connect::attempt(rebuild(&parts, body.clone()), options, &route).await;
+        let attempt = match &outcome {
+            Ok(response) => Attempt::Answered {
+                status: response.status(),
+                retry_after: retry_after(response),
+            },
+            Err(failure) => Attempt::Failed {
+                error: &failure.error,
+                maybe_sent: failure.maybe_sent,
+            },
+        };
+        let Some((wait, why)) = decide(attempt, &parts.method, retries, &route.retry) else {
+            let response = outcome.map_err(|failure| failure.error)?;
+            return Ok((
+                connect::limit_body(response, route),
+                Box::new(async { Ok(()) }),
+            ));
+        };
+        retries += 1;
+        route.retry.count.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "{}: {why}; retry {retries} of {} in {:.1} s",
+            route.label,
+            route.retry.max_retries,
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -82,12 +92,14 @@ fn rebuild(parts: &http::request::Parts, body: Bytes) -> http::Request<Full<Byte
     request
 }
 
-fn next(
-    outcome: Result<http::Response<Incoming>, Failure>,
+/// How long to wait before trying again, and why; `None` to give the
+/// outcome to the adapter as it is.
+fn decide(
+    attempt: Attempt,
     method: &Method,
     retries: u32,
     policy: &RetryPolicy,
-) -> Next {
+) -> Option<(Duration, String)> {
     let idempotent = [
         Method::GET,
         Method::HEAD,
@@ -97,40 +109,34 @@ fn next(
     ]
     .contains(method);
     if retries >= policy.max_retries {
-        return Next::Return(outcome.map_err(|failure| failure.error));
+        return None;
     }
-    match outcome {
-        Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
-            match retry_after(&response) {
-                Some(wait) if wait <= policy.max_wait => {
-                    Next::RetryAfter(wait, "rate limited (429)".into())
-                }
-                // A wait longer than allowed goes back to the adapter as a 429.
-                Some(_) => Next::Return(Ok(response)),
-                None => Next::RetryAfter(backoff(retries), "rate limited (429)".into()),
-            }
+    let outage = [
+        StatusCode::BAD_GATEWAY,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::GATEWAY_TIMEOUT,
+    ];
+    match attempt {
+        Attempt::Answered {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after,
+        } => match retry_after {
+            // A wait longer than allowed goes back to the adapter as a 429.
+            Some(wait) if wait > policy.max_wait => None,
+            wait => Some((
+                wait.unwrap_or_else(|| backoff(retries)),
+                "rate limited (429)".into(),
+            )),
+        },
+        Attempt::Answered { status, .. } if idempotent && outage.contains(&status) => {
+            Some((backoff(retries), format!("server error ({status})")))
         }
-        Ok(response)
-            if idempotent
-                && [
-                    StatusCode::BAD_GATEWAY,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    StatusCode::GATEWAY_TIMEOUT,
-                ]
-                .contains(&response.status()) =>
+        Attempt::Failed { error, maybe_sent }
+            if retryable(error) && (idempotent || !maybe_sent) =>
         {
-            Next::RetryAfter(
-                backoff(retries),
-                format!("server error ({})", response.status()),
-            )
+            Some((backoff(retries), format!("connection failed ({error})")))
         }
-        Err(failure) if retryable(&failure.error) && (idempotent || !failure.maybe_sent) => {
-            Next::RetryAfter(
-                backoff(retries),
-                format!("connection failed ({})", failure.error),
-            )
-        }
-        other => Next::Return(other.map_err(|failure| failure.error)),
+        _ => None,
     }
 }
 
@@ -167,6 +173,92 @@ fn backoff(retries: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 4,
+            max_wait: Duration::from_secs(60),
+            count: Arc::default(),
+        }
+    }
+
+    fn answered(status: u16, retry_after: Option<u64>) -> Attempt<'static> {
+        Attempt::Answered {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn a_429_is_waited_out_for_any_method_within_the_cap() {
+        let (wait, _) = decide(answered(429, Some(3)), &Method::POST, 0, &policy()).unwrap();
+        assert_eq!(wait, Duration::from_secs(3));
+        assert!(
+            decide(answered(429, Some(61)), &Method::GET, 0, &policy()).is_none(),
+            "over the cap"
+        );
+        assert!(
+            decide(answered(429, None), &Method::GET, 0, &policy()).is_some(),
+            "no Retry-After: backoff"
+        );
+    }
+
+    #[test]
+    fn outages_are_retried_only_for_idempotent_methods() {
+        for method in [Method::GET, Method::PUT, Method::DELETE] {
+            assert!(
+                decide(answered(503, None), &method, 0, &policy()).is_some(),
+                "{method}"
+            );
+        }
+        for method in [Method::POST, Method::PATCH] {
+            assert!(
+                decide(answered(502, None), &method, 0, &policy()).is_none(),
+                "{method} may have been applied"
+            );
+        }
+        assert!(
+            decide(answered(500, None), &Method::GET, 0, &policy()).is_none(),
+            "500 is not an outage"
+        );
+        assert!(decide(answered(404, None), &Method::GET, 0, &policy()).is_none());
+    }
+
+    #[test]
+    fn a_post_is_retried_only_when_it_never_left() {
+        let refused = Error::ConnectionRefused;
+        let before = Attempt::Failed {
+            error: &refused,
+            maybe_sent: false,
+        };
+        assert!(decide(before, &Method::POST, 0, &policy()).is_some());
+        let reset = Error::ConnectionTerminated;
+        let after = Attempt::Failed {
+            error: &reset,
+            maybe_sent: true,
+        };
+        assert!(decide(after, &Method::POST, 0, &policy()).is_none());
+        let after = Attempt::Failed {
+            error: &reset,
+            maybe_sent: true,
+        };
+        assert!(decide(after, &Method::GET, 0, &policy()).is_some());
+        let denied = Error::DestinationIpProhibited;
+        let denied = Attempt::Failed {
+            error: &denied,
+            maybe_sent: false,
+        };
+        assert!(
+            decide(denied, &Method::GET, 0, &policy()).is_none(),
+            "a refusal is final"
+        );
+    }
+
+    #[test]
+    fn retries_stop_at_the_limit() {
+        assert!(decide(answered(429, Some(1)), &Method::GET, 3, &policy()).is_some());
+        assert!(decide(answered(429, Some(1)), &Method::GET, 4, &policy()).is_none());
+    }
 
     #[test]
     fn backoff_doubles_and_adds_at_most_as_much_jitter() {
