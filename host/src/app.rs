@@ -2,7 +2,8 @@
 //! plugins folder, each job's adapter instances started with their grants,
 //! and the engine run over them.
 
-use crate::config::{Config, ConfigError, Endpoint, Job};
+use crate::config::{Config, ConfigError, DirectoryConfig, Endpoint, Job};
+use crate::conformance::{self, Check};
 use crate::engine::{self, Action, AdapterError, JobReport};
 use crate::runtime::{
     Catalog, DirectoryGrant, Grants, HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime,
@@ -437,4 +438,48 @@ pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppE
         .await?
         .take(target)
         .map_err(AppError::UnknownAdapter)
+}
+
+/// What `allsync test-adapter` was given.
+pub struct TestRequest {
+    /// The component.
+    pub file: PathBuf,
+    /// The config for `init`.
+    pub config: Vec<(String, String)>,
+    /// `--allow-host` origins; none means those the adapter declares.
+    pub allowed_hosts: Vec<String>,
+    /// A directory to grant, and whether it is writable.
+    pub directory: Option<(PathBuf, bool)>,
+    /// Whether `add` and `remove` may be tested.
+    pub sandbox: bool,
+    /// The thing to add and remove.
+    pub probe: String,
+}
+
+/// Loads a component and runs the conformance checks on it.
+pub async fn test_adapter(
+    request: TestRequest,
+    locations: &Locations,
+) -> Result<(Plugin, Vec<Check>), AppError> {
+    let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
+    let plugin = runtime.load(&request.file).await?;
+    let endpoint = Endpoint {
+        adapter: plugin.info.name.clone(),
+        config: request.config.iter().cloned().collect(),
+        allowed_hosts: (!request.allowed_hosts.is_empty()).then_some(request.allowed_hosts),
+        directory: request
+            .directory
+            .map(|(path, writable)| DirectoryConfig { path, writable }),
+        limits: Limits::default(),
+        sha256: None,
+    };
+    let grants = grants(&plugin, &endpoint, &Pins::default()).map_err(AppError::UnknownAdapter)?;
+    let setup = conformance::Setup {
+        config: request.config,
+        grants,
+        sandbox: request.sandbox,
+        probe: request.probe,
+    };
+    let checks = conformance::run(&runtime, &plugin, &setup).await;
+    Ok((plugin, checks))
 }

@@ -4,11 +4,13 @@
 //! - [`engine`], the sync rules (diff, modes, limits, plan), over a plain trait;
 //! - [`runtime`], loading, sandboxing and calling adapter components;
 //! - [`config`], `allsync.toml`;
+//! - [`conformance`], the checks behind `allsync test-adapter`;
 //! - [`app`], config, runtime and engine put together for the CLI;
 //! - [`cli`], the `allsync` command.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod engine;
 pub mod runtime;

@@ -2,6 +2,7 @@
 //! from `plugins/` and `tests/adapters/`, and loopback servers.
 
 mod cli;
+mod conformance;
 mod fakes;
 mod file_sync;
 mod github_team;

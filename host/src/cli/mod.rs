@@ -4,6 +4,7 @@ mod exit;
 mod output;
 
 use crate::app::{self, AppError, Locations, Session};
+use crate::conformance::Outcome;
 use crate::engine::Action;
 use clap::{Args, Parser, Subcommand};
 use exit::Exit;
@@ -53,6 +54,45 @@ enum Command {
     /// List or inspect the adapters in the plugins folder.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Check that an adapter component keeps the allsync contract.
+    TestAdapter(TestAdapterArgs),
+}
+
+#[derive(Debug, Args)]
+struct TestAdapterArgs {
+    /// The adapter component (.wasm).
+    file: PathBuf,
+    /// A config key for init, as KEY=VALUE (repeat for more).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = key_value)]
+    config: Vec<(String, String)>,
+    /// An origin the adapter may reach (repeat for more) [default: the hosts it declares]
+    #[arg(long = "allow-host", value_name = "ORIGIN")]
+    allow_hosts: Vec<String>,
+    /// A directory the adapter sees as `/`, read-only unless --writable.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Let the adapter write in --dir.
+    #[arg(long, requires = "dir")]
+    writable: bool,
+    /// The config points at a target that may be changed: test add and remove.
+    #[arg(long)]
+    sandbox: bool,
+    /// The thing add and remove are tested with.
+    #[arg(
+        long,
+        default_value = "allsync-conformance@example.com",
+        value_name = "THING"
+    )]
+    thing: String,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +183,26 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(match catalog.broken.is_empty() {
                 true => Exit::Ok,
                 false => Exit::AdapterFailed,
+            })
+        }
+        Command::TestAdapter(args) => {
+            let request = app::TestRequest {
+                file: args.file,
+                config: args.config,
+                allowed_hosts: args.allow_hosts,
+                directory: args.dir.map(|dir| (dir, args.writable)),
+                sandbox: args.sandbox,
+                probe: args.thing,
+            };
+            let (plugin, checks) = app::test_adapter(request, &locations).await?;
+            output::conformance(&plugin, &checks, args.json);
+            let failed = checks
+                .iter()
+                .any(|check| matches!(check.outcome, Outcome::Fail(_)));
+            Ok(if failed {
+                Exit::AdapterFailed
+            } else {
+                Exit::Ok
             })
         }
         Command::Plugins(PluginsCommand::Inspect { target, json }) => {

@@ -1,6 +1,7 @@
 //! What `allsync` prints on stdout: readable text, or JSON with `--json`.
 
 use crate::app::{InstanceReport, RunReport};
+use crate::conformance::{Check, Outcome};
 use crate::engine::{DestinationReport, JobReport, Plan, Status};
 use crate::runtime::{Catalog, Plugin};
 use serde::Serialize;
@@ -117,6 +118,37 @@ pub fn plugin(plugin: &Plugin, json: bool) {
     for export in &plugin.exports {
         let _ = writeln!(out, "  {export}");
     }
+    print!("{out}");
+}
+
+/// Prints a conformance report, closing with "N passed, N failed, N skipped".
+pub fn conformance(plugin: &Plugin, checks: &[Check], json: bool) {
+    if json {
+        return print_json(
+            &json!({ "file": plugin.path, "adapter": plugin.info.name, "checks": checks }),
+        );
+    }
+    let mut out = format!(
+        "conformance of {} ({} {})\n",
+        plugin.path.display(),
+        plugin.info.name,
+        plugin.info.version
+    );
+    let mut counts = [0; 3];
+    for check in checks {
+        let (index, word, detail) = match &check.outcome {
+            Outcome::Pass => (0, "PASS", String::new()),
+            Outcome::Fail(why) => (1, "FAIL", format!(": {why}")),
+            Outcome::Skip(why) => (2, "SKIP", format!(": {why}")),
+        };
+        counts[index] += 1;
+        let _ = writeln!(out, "  {word}  {}{detail}", check.name);
+    }
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed, {} skipped",
+        counts[0], counts[1], counts[2]
+    );
     print!("{out}");
 }
 
