@@ -87,6 +87,59 @@ copy_components() {
     done
 }
 
+# Whether OUT is missing or older than any file under the given paths.
+stale() {
+    local out="$1"
+    shift
+    [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" -type f -print -quit)" ]
+}
+
+# componentize-py, pinned, in a virtualenv of the project's.
+python_toolchain() {
+    [ -x "$ROOT/target/venv/bin/componentize-py" ] && return 0
+    python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv python3-pip
+    say "installing componentize-py into target/venv"
+    python3 -m venv "$ROOT/target/venv"
+    "$ROOT/target/venv/bin/pip" install -q componentize-py==0.25.1
+}
+
+# componentize-js, pinned by sdk/js/package-lock.json.
+js_toolchain() {
+    [ -x "$ROOT/sdk/js/node_modules/.bin/componentize-js" ] && return 0
+    command -v npm >/dev/null || apt_install nodejs npm
+    say "installing componentize-js into sdk/js/node_modules"
+    (cd "$ROOT/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# build_python APP_DIR OUT: the Python adapter whose module is APP_DIR/app.py.
+build_python() {
+    stale "$2" "$1" "$ROOT/sdk/python" "$ROOT/wit" || return 0
+    say "building $(basename "$2") from Python ($1)"
+    "$ROOT/target/venv/bin/componentize-py" -d "$ROOT/wit" -w plugin componentize app \
+        -p "$ROOT/sdk/python" -p "$1" -o "$2" >/dev/null
+}
+
+# build_js APP_DIR OUT: the JavaScript adapter whose module is APP_DIR/app.js,
+# staged beside a copy of the SDK (componentize-js resolves imports within
+# its working folder).
+build_js() {
+    stale "$2" "$1" "$ROOT/sdk/js/allsync-sdk.js" "$ROOT/wit" || return 0
+    say "building $(basename "$2") from JavaScript ($1)"
+    local stage="$ROOT/target/js-stage/$(basename "$2" .wasm)"
+    rm -rf "$stage" && mkdir -p "$stage"
+    cp "$ROOT/sdk/js/allsync-sdk.js" "$1"/*.js "$stage/"
+    (cd "$stage" && "$ROOT/sdk/js/node_modules/.bin/componentize-js" app.js \
+        --wit "$ROOT/wit" --world-name plugin -o "$2" >/dev/null)
+}
+
+# The SDK examples, shipped as adapters.
+build_sdk_examples() {
+    python_toolchain
+    build_python "$ROOT/sdk/python/example" "$ROOT/plugins/http-json.wasm"
+    js_toolchain
+    build_js "$ROOT/sdk/js/example" "$ROOT/plugins/webhook.wasm"
+}
+
 # Builds the allsync binary (dev profile, dependencies optimised).
 build_host() {
     say "building the allsync host"
@@ -99,5 +152,6 @@ setup() {
         return 1
     }
     build_adapters
+    build_sdk_examples
     build_host
 }

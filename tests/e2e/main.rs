@@ -10,6 +10,7 @@ mod google_group;
 mod hostile;
 mod http_grants;
 mod list_server;
+mod sdks;
 mod secrets;
 mod slack_adapters;
 mod support;

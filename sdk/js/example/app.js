@@ -1,0 +1,62 @@
+// The `webhook` adapter: a destination that POSTs each change to a URL as
+// JSON, for chat-ops or audit trails:
+//
+//   {"event": "add", "things": ["ada@example.com"]}
+//
+// What the receiver already holds is read from `state_url` (a GET answering
+// a JSON array of strings); without it the list starts empty on every run,
+// so each run announces the whole source.
+//
+// Built next to a copy of ../allsync-sdk.js (see scripts/lib.sh).
+
+import { Adapter, InvalidConfig, exportAdapter, info, key, request } from './allsync-sdk.js';
+
+class Webhook extends Adapter {
+  static describe() {
+    return info('webhook', '0.1.0', 'POSTs each change to a URL as JSON (a destination for chat-ops or audits)', {
+      keys: [
+        key('url', 'where the changes are POSTed', { required: true }),
+        key('state_url', 'a GET answering the JSON array of things the receiver holds'),
+        key('token', 'a bearer token for both URLs', { secret: true }),
+      ],
+    });
+  }
+
+  constructor(config) {
+    super(config);
+    this.url = config.require('url');
+    this.stateUrl = config.get('state_url');
+    this.token = config.get('token');
+    for (const url of [this.url, this.stateUrl].filter(Boolean)) {
+      if (!/^https?:\/\//.test(url)) throw new InvalidConfig(`\`${url}\` is not an http:// or https:// URL`);
+    }
+  }
+
+  headers() {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  get() {
+    if (!this.stateUrl) return [];
+    const state = request('GET', this.stateUrl, { headers: this.headers() }).success('read the state').json();
+    if (!Array.isArray(state) || state.some((thing) => typeof thing !== 'string')) {
+      throw new InvalidConfig(`${this.stateUrl} did not answer a JSON array of strings`);
+    }
+    return state;
+  }
+
+  add(things) {
+    return this.post('add', things);
+  }
+
+  remove(things) {
+    return this.post('remove', things);
+  }
+
+  post(event, things) {
+    request('POST', this.url, { headers: this.headers(), json: { event, things } }).success(`post the ${event} event`);
+    return [];
+  }
+}
+
+export const adapter = exportAdapter(Webhook);
