@@ -132,12 +132,46 @@ build_js() {
         --wit "$ROOT/wit" --world-name plugin -o "$2" >/dev/null)
 }
 
-# The SDK examples, shipped as adapters.
+# clang for wasm32-wasi, wasi-libc, and wasm-ld (wasm-component-ld comes with rustc).
+c_toolchain() {
+    apt_install clang wasi-libc libclang-rt-dev-wasm32 lld-22
+}
+
+# The C example: the C template, scaffolded as `static` by `allsync new`
+# and built by its own build.sh.
+build_c_example() {
+    local out="$ROOT/plugins/static.wasm"
+    stale "$out" "$ROOT/sdk/templates/c" "$ROOT/sdk/c" || return 0
+    c_toolchain
+    say "building static.wasm from C (sdk/templates/c)"
+    rm -rf "$ROOT/target/c-stage" && mkdir -p "$ROOT/target/c-stage"
+    "$ROOT/target/debug/allsync" new c static --dir "$ROOT/target/c-stage" >/dev/null
+    "$ROOT/target/c-stage/static/build.sh" >/dev/null
+    cp "$ROOT/target/c-stage/static/static.wasm" "$out"
+}
+
+# The SDK examples, shipped as adapters (the C one needs the host built).
 build_sdk_examples() {
     python_toolchain
     build_python "$ROOT/sdk/python/example" "$ROOT/plugins/http-json.wasm"
     js_toolchain
     build_js "$ROOT/sdk/js/example" "$ROOT/plugins/webhook.wasm"
+    build_c_example
+}
+
+# Checks that sdk/c/gen is what wit-bindgen 0.63.0 generates from wit/.
+check_c_bindings() {
+    if [ "$(wit-bindgen --version 2>/dev/null | cut -d' ' -f2)" != 0.63.0 ]; then
+        say "installing wit-bindgen-cli 0.63.0 (a few minutes, once)"
+        cargo install --locked --quiet wit-bindgen-cli@0.63.0
+    fi
+    local fresh="$ROOT/target/c-bindings"
+    rm -rf "$fresh"
+    wit-bindgen c "$ROOT/wit" --world plugin --out-dir "$fresh" >/dev/null 2>&1
+    diff -r "$ROOT/sdk/c/gen" "$fresh" >/dev/null || {
+        echo "sdk/c/gen is stale: regenerate it with: wit-bindgen c wit --world plugin --out-dir sdk/c/gen" >&2
+        return 1
+    }
 }
 
 # Builds the allsync binary (dev profile, dependencies optimised).
@@ -152,6 +186,6 @@ setup() {
         return 1
     }
     build_adapters
-    build_sdk_examples
     build_host
+    build_sdk_examples
 }

@@ -11,6 +11,8 @@ cargo fmt --manifest-path "$ROOT/plugins/Cargo.toml" --all --check
 cargo clippy --manifest-path "$ROOT/Cargo.toml" --workspace --all-targets -- -D warnings
 cargo clippy --manifest-path "$ROOT/plugins/Cargo.toml" --workspace --all-targets -- -D warnings
 
+check_c_bindings
+
 say "testing the adapters and the SDK (natively)"
 cargo test --manifest-path "$ROOT/plugins/Cargo.toml" --workspace
 

@@ -5,6 +5,7 @@
 //! - [`runtime`], loading, sandboxing and calling adapter components;
 //! - [`config`], `allsync.toml`;
 //! - [`conformance`], the checks behind `allsync test-adapter`;
+//! - [`scaffold`], `allsync new`;
 //! - [`app`], config, runtime and engine put together for the CLI;
 //! - [`cli`], the `allsync` command.
 
@@ -14,3 +15,4 @@ pub mod config;
 pub mod conformance;
 pub mod engine;
 pub mod runtime;
+pub mod scaffold;

@@ -240,3 +240,94 @@ fn the_javascript_example_passes_the_conformance_kit() {
         run.stdout
     );
 }
+
+#[test]
+fn a_c_source_syncs_its_fixed_list() {
+    let workspace = syncing_into(
+        "adapter = \"file\"\ndirectory = { path = \".\", writable = true }\nconfig = { path = \"team.txt\" }",
+        &[],
+    );
+    std::fs::copy(component("static"), workspace.plugins().join("static.wasm")).unwrap();
+    workspace.write("team.txt", "").write(
+        "allsync.toml",
+        "[[sync]]\nname = \"owners\"\n[sync.source]\nadapter = \"static\"\nconfig = { things = \"ada@example.com, bob@example.com,,\" }\n\
+         [[sync.destination]]\nname = \"team\"\nadapter = \"file\"\ndirectory = { path = \".\", writable = true }\nconfig = { path = \"team.txt\" }\n",
+    );
+    let run = workspace.run(&["sync"]).expect_code(0);
+    assert!(
+        run.stdout.contains("team (add-remove): 2 added, 0 removed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        workspace.read("team.txt"),
+        "ada@example.com\nbob@example.com\n"
+    );
+    let file = component("static");
+    let kit = workspace
+        .run(&[
+            "test-adapter",
+            file.to_str().unwrap(),
+            "--config",
+            "things=a@x.com",
+        ])
+        .expect_code(0);
+    assert!(
+        kit.stdout.contains("6 passed, 0 failed, 0 skipped"),
+        "{}",
+        kit.stdout
+    );
+}
+
+/// `allsync new <language>`, then the project's own test.sh: it builds the
+/// adapter with the language's tools and runs the conformance kit on it.
+fn scaffold_build_and_test(language: &str) {
+    let workspace = Workspace::with_adapters(&[]);
+    let name = format!("my-{language}-adapter");
+    let run = workspace.run(&["new", language, &name]).expect_code(0);
+    assert!(
+        run.stdout.contains(&format!("created ./{name}")),
+        "{}",
+        run.stdout
+    );
+    let started = Instant::now();
+    let output = std::process::Command::new(workspace.path(&name).join("test.sh"))
+        .env("ALLSYNC", env!("CARGO_BIN_EXE_allsync"))
+        .env(
+            "CARGO_TARGET_DIR",
+            crate::support::root().join("target/templates"),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{language} template:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("6 passed, 0 failed, 0 skipped"), "{stdout}");
+    println!(
+        "{language} template: built and passed the kit in {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_rust_template_builds_and_passes_the_kit() {
+    scaffold_build_and_test("rust");
+}
+
+#[test]
+fn the_python_template_builds_and_passes_the_kit() {
+    scaffold_build_and_test("python");
+}
+
+#[test]
+fn the_javascript_template_builds_and_passes_the_kit() {
+    scaffold_build_and_test("javascript");
+}
+
+#[test]
+fn the_c_template_builds_and_passes_the_kit() {
+    scaffold_build_and_test("c");
+}

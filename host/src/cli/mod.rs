@@ -6,6 +6,7 @@ mod output;
 use crate::app::{self, AppError, Locations, Session};
 use crate::conformance::Outcome;
 use crate::engine::Action;
+use crate::scaffold::{self, Language};
 use clap::{Args, Parser, Subcommand};
 use exit::Exit;
 use std::path::PathBuf;
@@ -56,6 +57,16 @@ enum Command {
     Plugins(PluginsCommand),
     /// Check that an adapter component keeps the allsync contract.
     TestAdapter(TestAdapterArgs),
+    /// Create a new adapter project, ready to build and test.
+    New {
+        /// The language: rust, python, javascript (js) or c.
+        language: Language,
+        /// The adapter's name (lower-case letters, digits, dashes); also its folder.
+        name: String,
+        /// Where to create the project folder.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +196,24 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
                 false => Exit::AdapterFailed,
             })
         }
+        Command::New {
+            language,
+            name,
+            dir,
+        } => match scaffold::scaffold(language, &name, &dir) {
+            Ok(root) => {
+                println!(
+                    "created {}: run {}/test.sh to build it and test it with `allsync test-adapter`",
+                    root.display(),
+                    root.display()
+                );
+                Ok(Exit::Ok)
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                Ok(Exit::Config)
+            }
+        },
         Command::TestAdapter(args) => {
             let request = app::TestRequest {
                 file: args.file,

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds {{name}}.wasm (needs rustup's wasm32-wasip2 target; see the allsync
+# README, "Building adapters", for the Debian toolchain route).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+cargo build --release --target wasm32-wasip2
+cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/{{crate}}.wasm" {{name}}.wasm
+echo "built {{name}}.wasm"
