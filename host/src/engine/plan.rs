@@ -2,10 +2,13 @@
 //! options: what to add, what to remove, and whether the guards allow it.
 
 use super::options::SyncOptions;
+use foldhash::fast::RandomState;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashSet as StdHashSet;
 use std::fmt;
+
+type HashSet<T> = StdHashSet<T, RandomState>;
 use wildmatch::WildMatch;
 
 /// What a sync would do to one destination.
@@ -81,32 +84,53 @@ impl fmt::Display for Blocked {
 /// (under that comparison) count once.
 pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) -> Plan {
     let matcher = Matcher::new(options);
-    let source_keys: HashSet<Cow<str>> = matcher.keys(source).collect();
-    let destination_keys: HashSet<Cow<str>> = matcher.keys(destination).collect();
-
-    let add = if options.mode.adds() {
-        matcher.missing_from(source, &destination_keys)
-    } else {
-        Vec::new()
+    // One comparison key per thing, computed once (`None` when ignored).
+    let source_keys = matcher.keys(source);
+    let destination_keys = matcher.keys(destination);
+    let in_source = key_set(&source_keys);
+    let in_destination = key_set(&destination_keys);
+    let add = match options.mode.adds() {
+        true => missing(source, &source_keys, &in_destination),
+        false => Vec::new(),
     };
-    let remove = if options.mode.removes() {
-        matcher.missing_from(destination, &source_keys)
-    } else {
-        Vec::new()
+    let remove = match options.mode.removes() {
+        true => missing(destination, &destination_keys, &in_source),
+        false => Vec::new(),
     };
     let mut plan = Plan {
         add,
         remove,
-        unchanged: destination_keys.intersection(&source_keys).count(),
-        ignored: destination
+        unchanged: in_destination
             .iter()
-            .filter(|thing| matcher.is_ignored(thing))
+            .filter(|key| in_source.contains(*key))
             .count(),
+        ignored: destination_keys.iter().filter(|key| key.is_none()).count(),
         destination_size: destination.len(),
         blocked: None,
     };
     plan.blocked = guard(&plan, source.is_empty(), options);
     plan
+}
+
+type Keys<'a> = Vec<Option<Cow<'a, str>>>;
+
+fn key_set<'a>(keys: &'a Keys) -> HashSet<&'a str> {
+    let mut set = HashSet::with_capacity_and_hasher(keys.len(), RandomState::default());
+    set.extend(keys.iter().flatten().map(|key| key.as_ref()));
+    set
+}
+
+/// The things (not ignored, first spelling of each key) whose key is not in `other`.
+fn missing(things: &[String], keys: &Keys, other: &HashSet<&str>) -> Vec<String> {
+    let mut seen = HashSet::with_hasher(RandomState::default());
+    things
+        .iter()
+        .zip(keys)
+        .filter_map(|(thing, key)| {
+            let key = key.as_deref()?;
+            (!other.contains(key) && seen.insert(key)).then(|| thing.clone())
+        })
+        .collect()
 }
 
 /// The first guard the plan breaks, if any.
@@ -143,12 +167,21 @@ impl Matcher {
         }
     }
 
-    /// The comparison key of a thing: itself, or its lower case.
+    /// The comparison key of a thing: itself, or its lower case (with a
+    /// fast path for ASCII, which most emails are).
     fn key<'a>(&self, thing: &'a str) -> Cow<'a, str> {
-        let folds = !self.case_sensitive && thing.chars().any(char::is_uppercase);
-        match folds {
-            true => Cow::Owned(thing.to_lowercase()),
-            false => Cow::Borrowed(thing),
+        if self.case_sensitive {
+            return Cow::Borrowed(thing);
+        }
+        let ascii = thing.is_ascii();
+        let folds = match ascii {
+            true => thing.bytes().any(|byte| byte.is_ascii_uppercase()),
+            false => thing.chars().any(char::is_uppercase),
+        };
+        match (folds, ascii) {
+            (false, _) => Cow::Borrowed(thing),
+            (true, true) => Cow::Owned(thing.to_ascii_lowercase()),
+            (true, false) => Cow::Owned(thing.to_lowercase()),
         }
     }
 
@@ -156,25 +189,11 @@ impl Matcher {
         self.ignore.iter().any(|pattern| pattern.matches(thing))
     }
 
-    /// Keys of the things that are not ignored.
-    fn keys<'a>(&'a self, things: &'a [String]) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    /// Each thing's key, or `None` where `ignore` matches it.
+    fn keys<'a>(&self, things: &'a [String]) -> Keys<'a> {
         things
             .iter()
-            .filter(|thing| !self.is_ignored(thing))
-            .map(|thing| self.key(thing))
-    }
-
-    /// Things (not ignored, first spelling of each key) whose key is not in `other`.
-    fn missing_from(&self, things: &[String], other: &HashSet<Cow<str>>) -> Vec<String> {
-        let mut seen = HashSet::new();
-        things
-            .iter()
-            .filter(|thing| !self.is_ignored(thing))
-            .filter(|thing| {
-                let key = self.key(thing);
-                !other.contains(&key) && seen.insert(key)
-            })
-            .cloned()
+            .map(|thing| (!self.is_ignored(thing)).then(|| self.key(thing)))
             .collect()
     }
 }

@@ -221,7 +221,13 @@ impl WasmAdapter {
                 "{call} used up its CPU budget: limits.fuel = {}",
                 self.limits.fuel.unwrap_or_default()
             ),
-            _ => format!("the adapter crashed in {call}: {trap:#}"),
+            Some(Trap::UnreachableCodeReached) => {
+                format!(
+                    "the adapter crashed in {call}: it panicked or aborted (its stderr, in the log, says why)"
+                )
+            }
+            Some(other) => format!("the adapter crashed in {call}: {other}"),
+            None => format!("the adapter crashed in {call}: {trap}"),
         }
     }
 

@@ -8,7 +8,7 @@
 //! never one per user. An email with no login is rejected, never guessed;
 //! a team member with no known email is left alone.
 
-use allsync_sdk::http::{Request, Response, encode};
+use allsync_sdk::http::{Request, Response, encode, send_all};
 use allsync_sdk::{Adapter, Config, ConfigKey, Error, Info, Rejected, export};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,6 +33,8 @@ struct Team {
     team: String,
     /// Lower-case email to login.
     logins: HashMap<String, String>,
+    /// Membership changes in flight at once.
+    concurrency: usize,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +55,7 @@ impl Adapter for Team {
         .key(ConfigKey::optional("mapping", "email=login pairs, comma-separated"))
         .key(ConfigKey::optional("saml", "true: map emails to logins through the org's SAML identities"))
         .key(ConfigKey::optional("api_url", "the REST API base URL (default: https://api.github.com)"))
+        .key(ConfigKey::optional("concurrency", "membership changes in flight at once (default 8)"))
         .host(GITHUB_API)
     }
 
@@ -66,6 +69,7 @@ impl Adapter for Team {
             org: config.require("org")?.to_string(),
             team: config.require("team")?.to_string(),
             logins: HashMap::new(),
+            concurrency: config.parse_or("concurrency", 8)?,
         };
         for pair in config.list("mapping") {
             let (email, login) = pair.split_once('=').ok_or_else(|| {
@@ -156,33 +160,42 @@ impl Team {
         Ok(logins)
     }
 
-    /// Applies one membership change per thing; a thing GitHub refuses, or
-    /// with no known login, is rejected on its own.
+    /// Applies one membership change per thing, `concurrency` at a time; a
+    /// thing GitHub refuses, or with no known login, is rejected on its own.
     fn change(
         &self,
         things: Vec<String>,
         request: impl Fn(&str) -> Result<Request, Error>,
     ) -> Result<Vec<Rejected>, Error> {
         let mut rejected = Vec::new();
+        let mut changes = Vec::new();
+        let mut requests = Vec::new();
         for email in things {
-            let Some(login) = self.logins.get(&email.to_lowercase()) else {
-                rejected.push(Rejected::new(
+            match self.logins.get(&email.to_lowercase()) {
+                Some(login) => {
+                    let url = format!(
+                        "{}/orgs/{}/teams/{}/memberships/{}",
+                        self.api,
+                        encode(&self.org),
+                        encode(&self.team),
+                        encode(login)
+                    );
+                    requests.push(self.request(request(&url)?));
+                    changes.push((email, login));
+                }
+                None => rejected.push(Rejected::new(
                     email,
                     "no GitHub login is known for this email (see `mapping` or `saml`)",
-                ));
-                continue;
-            };
-            let url = format!(
-                "{}/orgs/{}/teams/{}/memberships/{}",
-                self.api,
-                encode(&self.org),
-                encode(&self.team),
-                encode(login)
-            );
-            match self.check(
-                self.request(request(&url)?).send()?,
-                &format!("change the membership of {login}"),
-            ) {
+                )),
+            }
+        }
+        for ((email, login), response) in changes
+            .into_iter()
+            .zip(send_all(requests, self.concurrency))
+        {
+            match response.and_then(|response| {
+                self.check(response, &format!("change the membership of {login}"))
+            }) {
                 Ok(_) => {}
                 Err(Error::NotFound(reason)) | Err(Error::Other(reason)) => {
                     rejected.push(Rejected::new(email, reason))

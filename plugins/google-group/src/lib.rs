@@ -5,7 +5,7 @@
 //! `members.insert` (an existing member counts as added), `members.delete`.
 //! Auth is an OAuth access token given in config.
 
-use allsync_sdk::http::{Request, encode};
+use allsync_sdk::http::{Request, encode, send_all};
 use allsync_sdk::{Adapter, Config, ConfigKey, Error, Info, Rejected, export};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +17,7 @@ struct Group {
     members_url: String,
     token: String,
     role: String,
+    concurrency: usize,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +44,7 @@ impl Adapter for Group {
         .key(ConfigKey::required("group", "the group's email address or ID"))
         .key(ConfigKey::optional("role", "MEMBER (default), MANAGER or OWNER: the members synced"))
         .key(ConfigKey::optional("api_url", "the API base URL (default: https://admin.googleapis.com)"))
+        .key(ConfigKey::optional("concurrency", "member changes in flight at once (default 8)"))
         .host(GOOGLE_API)
     }
 
@@ -64,6 +66,7 @@ impl Adapter for Group {
             ),
             token: config.require("token")?.to_string(),
             role,
+            concurrency: config.parse_or("concurrency", 8)?,
         })
     }
 
@@ -91,37 +94,51 @@ impl Adapter for Group {
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
+        let requests = things
+            .iter()
+            .map(|email| {
+                Request::post(&self.members_url)
+                    .bearer(&self.token)
+                    .json(&json!({ "email": email, "role": self.role }))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // 409: already a member, which is what was wanted.
+        self.each(things, requests, &[409], "add a group member")
+    }
+
+    fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
+        let requests = things
+            .iter()
+            .map(|email| {
+                Request::delete(&format!("{}/{}", self.members_url, encode(email)))
+                    .bearer(&self.token)
+            })
+            .collect();
+        self.each(things, requests, &[], "remove a group member")
+    }
+}
+
+impl Group {
+    /// Sends one request per thing, `concurrency` at a time: a member Google
+    /// refuses (400, 404) is rejected on its own; anything else fails the call.
+    fn each(
+        &self,
+        things: Vec<String>,
+        requests: Vec<Request>,
+        fine: &[u16],
+        what: &str,
+    ) -> Result<Vec<Rejected>, Error> {
         let mut rejected = Vec::new();
-        for email in things {
-            let request = Request::post(&self.members_url)
-                .bearer(&self.token)
-                .json(&json!({ "email": email, "role": self.role }))?;
-            let response = request.send()?;
+        for (email, response) in things.into_iter().zip(send_all(requests, self.concurrency)) {
+            let response = response?;
             match response.status {
-                200..=299 | 409 => {}
+                200..=299 => {}
+                status if fine.contains(&status) => {}
                 400 | 404 if !group_missing(&response.body) => {
                     rejected.push(Rejected::new(email, google_message(&response.body)))
                 }
                 _ => {
-                    response.success("add a group member")?;
-                }
-            }
-        }
-        Ok(rejected)
-    }
-
-    fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
-        let mut rejected = Vec::new();
-        for email in things {
-            let url = format!("{}/{}", self.members_url, encode(&email));
-            let response = Request::delete(&url).bearer(&self.token).send()?;
-            match response.status {
-                200..=299 => {}
-                404 if !group_missing(&response.body) => {
-                    rejected.push(Rejected::new(email, google_message(&response.body)))
-                }
-                _ => {
-                    response.success("remove a group member")?;
+                    response.success(what)?;
                 }
             }
         }

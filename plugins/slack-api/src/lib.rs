@@ -2,15 +2,16 @@
 //! `slack-channel` adapters (https://api.slack.com/web).
 //!
 //! Slack answers HTTP 200 with `{"ok": false, "error": "..."}` for most
-//! failures; [`Slack::call`] turns those into the WIT error variants:
-//! bad tokens into `unauthorized`, `ratelimited` into `rate-limited`, and
-//! unknown groups or channels into `not-found`. (HTTP 429s are retried by
-//! the allsync host before the adapter sees them.)
+//! failures; [`answer`] turns those into the WIT error variants: bad tokens
+//! into `unauthorized`, `ratelimited` into `rate-limited`, and unknown groups
+//! or channels into `not-found`. (HTTP 429s are retried by the allsync host
+//! before the adapter sees them.) Calls made once per user (`users.info`,
+//! `users.lookupByEmail`, `conversations.kick`) run `concurrency` at a time.
 
-use allsync_sdk::http::{Request, Response, form};
+use allsync_sdk::http::{Request, Response, form, send_all};
 use allsync_sdk::{Config, ConfigKey, Error, Info};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ pub const SLACK_API: &str = "https://slack.com/api";
 pub struct Slack {
     api: String,
     token: String,
+    concurrency: usize,
 }
 
 /// A Slack user, as `users.info` and `users.lookupByEmail` describe it.
@@ -41,6 +43,11 @@ struct Profile {
     email: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct UserAnswer {
+    user: User,
+}
+
 impl User {
     /// Whether the user is a bot (or Slackbot): bots are never synced.
     pub fn is_bot(&self) -> bool {
@@ -56,118 +63,6 @@ impl User {
     }
 }
 
-/// Adds the keys every Slack adapter takes (`token`, `api_url`) to `info`.
-pub fn describe(info: Info) -> Info {
-    info.key(ConfigKey::required("token", "a Slack bot token (xoxb-...)").secret())
-        .key(ConfigKey::optional(
-            "api_url",
-            "the Web API base URL (default: https://slack.com/api)",
-        ))
-        .host("https://slack.com")
-}
-
-impl Slack {
-    /// The client for the `token` and `api_url` in `config`.
-    pub fn from_config(config: &Config) -> Result<Self, Error> {
-        Ok(Slack {
-            api: config
-                .get_or("api_url", SLACK_API)
-                .trim_end_matches('/')
-                .to_string(),
-            token: config.require("token")?.to_string(),
-        })
-    }
-
-    /// Calls a read method with GET and query parameters.
-    pub fn read<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: &[(&str, &str)],
-    ) -> Result<T, Error> {
-        let url = format!("{}/{method}?{}", self.api, form(params));
-        self.call(method, Request::get(&url))
-    }
-
-    /// Calls a write method with a form-encoded POST.
-    pub fn write<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: &[(&str, &str)],
-    ) -> Result<T, Error> {
-        let url = format!("{}/{method}", self.api);
-        let request = Request::post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(params).into_bytes());
-        self.call(method, request)
-    }
-
-    fn call<T: DeserializeOwned>(&self, method: &str, request: Request) -> Result<T, Error> {
-        let response = request.bearer(&self.token).send()?;
-        let body: Value = response
-            .clone()
-            .success(&format!("Slack {method}"))?
-            .json()?;
-        if body["ok"] != Value::Bool(true) {
-            let error = body["error"]
-                .as_str()
-                .unwrap_or("unknown_error")
-                .to_string();
-            return Err(SlackError {
-                method: method.to_string(),
-                code: error,
-            }
-            .into_error(&response));
-        }
-        serde_json::from_value(body)
-            .map_err(|err| Error::Other(format!("Slack {method}: unexpected answer: {err}")))
-    }
-
-    /// The user with this ID.
-    pub fn user(&self, id: &str) -> Result<User, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            user: User,
-        }
-        Ok(self.read::<Answer>("users.info", &[("user", id)])?.user)
-    }
-
-    /// The emails of the users with these IDs, bots and deactivated users left out.
-    pub fn emails(&self, ids: &[String]) -> Result<HashMap<String, String>, Error> {
-        let mut emails = HashMap::new();
-        for id in ids {
-            if let Some(email) = self.user(id)?.email() {
-                emails.insert(email.to_string(), id.clone());
-            }
-        }
-        Ok(emails)
-    }
-
-    /// Looks up each email.
-    pub fn lookup_all(&self, emails: &[String]) -> Result<Lookup, Error> {
-        let mut lookup = Lookup::default();
-        for email in emails {
-            match self.lookup(email)? {
-                Some(user) => lookup.found.push((email.clone(), user)),
-                None => lookup.unknown.push(email.clone()),
-            }
-        }
-        Ok(lookup)
-    }
-
-    /// The user with this email, or `None` if Slack has none.
-    pub fn lookup(&self, email: &str) -> Result<Option<User>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            user: User,
-        }
-        match self.read::<Answer>("users.lookupByEmail", &[("email", email)]) {
-            Ok(answer) => Ok(Some(answer.user)),
-            Err(Error::NotFound(_)) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-}
-
 /// Emails looked up in a workspace.
 #[derive(Debug, Default)]
 pub struct Lookup {
@@ -177,28 +72,162 @@ pub struct Lookup {
     pub unknown: Vec<String>,
 }
 
-/// An `{"ok": false}` answer.
-struct SlackError {
-    method: String,
-    code: String,
+/// Adds the keys every Slack adapter takes (`token`, `api_url`,
+/// `concurrency`) to `info`.
+pub fn describe(info: Info) -> Info {
+    info.key(ConfigKey::required("token", "a Slack bot token (xoxb-...)").secret())
+        .key(ConfigKey::optional(
+            "api_url",
+            "the Web API base URL (default: https://slack.com/api)",
+        ))
+        .key(ConfigKey::optional(
+            "concurrency",
+            "per-user calls in flight at once (default 8)",
+        ))
+        .host("https://slack.com")
 }
 
-impl SlackError {
-    fn into_error(self, response: &Response) -> Error {
-        let message = format!("Slack {} failed: {}", self.method, self.code);
-        match self.code.as_str() {
-            "invalid_auth"
-            | "not_authed"
-            | "account_inactive"
-            | "token_revoked"
-            | "token_expired"
-            | "missing_scope"
-            | "no_permission"
-            | "not_allowed_token_type" => Error::Unauthorized(message),
-            "ratelimited" => Error::RateLimited(response.retry_after().unwrap_or(1)),
-            "users_not_found" | "user_not_found" | "no_such_subteam" | "subteam_not_found"
-            | "channel_not_found" => Error::NotFound(message),
-            _ => Error::Other(message),
+impl Slack {
+    /// The client for the `token`, `api_url` and `concurrency` in `config`.
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        Ok(Slack {
+            api: config
+                .get_or("api_url", SLACK_API)
+                .trim_end_matches('/')
+                .to_string(),
+            token: config.require("token")?.to_string(),
+            concurrency: config.parse_or("concurrency", 8)?,
+        })
+    }
+
+    /// Calls a read method with GET and query parameters.
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        answer(method, self.read_request(method, params).send())
+    }
+
+    /// Calls a write method with a form-encoded POST.
+    pub fn write<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        answer(method, self.write_request(method, params).send())
+    }
+
+    /// Calls a write method once per user, `concurrency` at a time, with
+    /// `fixed` added to each call's parameters; outcomes in `users` order.
+    pub fn write_each(
+        &self,
+        method: &str,
+        fixed: (&str, &str),
+        users: &[String],
+    ) -> Vec<Result<(), Error>> {
+        let requests = users
+            .iter()
+            .map(|user| self.write_request(method, &[fixed, ("user", user)]))
+            .collect();
+        send_all(requests, self.concurrency)
+            .into_iter()
+            .map(|response| answer::<IgnoredAny>(method, response).map(drop))
+            .collect()
+    }
+
+    /// The emails of the users with these IDs, bots and deactivated users left out.
+    pub fn emails(&self, ids: &[String]) -> Result<HashMap<String, String>, Error> {
+        let mut emails = HashMap::new();
+        for answer in self.read_each::<UserAnswer>("users.info", "user", ids) {
+            let user = answer?.user;
+            if let Some(email) = user.email() {
+                emails.insert(email.to_string(), user.id.clone());
+            }
         }
+        Ok(emails)
+    }
+
+    /// Looks up each email, `concurrency` at a time.
+    pub fn lookup_all(&self, emails: &[String]) -> Result<Lookup, Error> {
+        let mut lookup = Lookup::default();
+        for (email, answer) in
+            emails
+                .iter()
+                .zip(self.read_each::<UserAnswer>("users.lookupByEmail", "email", emails))
+        {
+            match answer {
+                Ok(answer) => lookup.found.push((email.clone(), answer.user)),
+                Err(Error::NotFound(_)) => lookup.unknown.push(email.clone()),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(lookup)
+    }
+
+    /// Calls a read method once per value of parameter `name`, `concurrency`
+    /// at a time; answers in `values` order.
+    fn read_each<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        name: &str,
+        values: &[String],
+    ) -> Vec<Result<T, Error>> {
+        let requests = values
+            .iter()
+            .map(|value| self.read_request(method, &[(name, value)]))
+            .collect();
+        send_all(requests, self.concurrency)
+            .into_iter()
+            .map(|response| answer(method, response))
+            .collect()
+    }
+
+    fn read_request(&self, method: &str, params: &[(&str, &str)]) -> Request {
+        Request::get(&format!("{}/{method}?{}", self.api, form(params))).bearer(&self.token)
+    }
+
+    fn write_request(&self, method: &str, params: &[(&str, &str)]) -> Request {
+        Request::post(&format!("{}/{method}", self.api))
+            .bearer(&self.token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(params).into_bytes())
+    }
+}
+
+/// The JSON of a Slack answer, or the error its `{"ok": false}` stands for.
+fn answer<T: DeserializeOwned>(
+    method: &str,
+    response: Result<Response, Error>,
+) -> Result<T, Error> {
+    let response = response?;
+    let body: Value = response
+        .clone()
+        .success(&format!("Slack {method}"))?
+        .json()?;
+    if body["ok"] != Value::Bool(true) {
+        let code = body["error"].as_str().unwrap_or("unknown_error");
+        return Err(slack_error(method, code, &response));
+    }
+    serde_json::from_value(body)
+        .map_err(|err| Error::Other(format!("Slack {method}: unexpected answer: {err}")))
+}
+
+/// The WIT error a Slack error code stands for.
+fn slack_error(method: &str, code: &str, response: &Response) -> Error {
+    let message = format!("Slack {method} failed: {code}");
+    match code {
+        "invalid_auth"
+        | "not_authed"
+        | "account_inactive"
+        | "token_revoked"
+        | "token_expired"
+        | "missing_scope"
+        | "no_permission"
+        | "not_allowed_token_type" => Error::Unauthorized(message),
+        "ratelimited" => Error::RateLimited(response.retry_after().unwrap_or(1)),
+        "users_not_found" | "user_not_found" | "no_such_subteam" | "subteam_not_found"
+        | "channel_not_found" => Error::NotFound(message),
+        _ => Error::Other(message),
     }
 }

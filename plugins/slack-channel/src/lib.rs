@@ -114,21 +114,24 @@ impl Adapter for Channel {
     }
 
     fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
-        let mut rejected = Vec::new();
-        for email in things {
-            let Some(user) = self.slack.lookup(&email)? else {
-                rejected.push(Rejected::new(email, "no Slack user has this email"));
-                continue;
-            };
-            if user.is_bot() {
-                rejected.push(Rejected::new(email, "bots are never removed"));
-                continue;
-            }
-            match self.slack.write::<serde::de::IgnoredAny>(
-                "conversations.kick",
-                &[("channel", &self.channel), ("user", &user.id)],
-            ) {
-                Ok(_) => {}
+        let slack_api::Lookup { found, unknown } = self.slack.lookup_all(&things)?;
+        let mut rejected: Vec<Rejected> = unknown
+            .into_iter()
+            .map(|email| Rejected::new(email, "no Slack user has this email"))
+            .collect();
+        let (bots, people): (Vec<_>, Vec<_>) =
+            found.into_iter().partition(|(_, user)| user.is_bot());
+        rejected.extend(
+            bots.into_iter()
+                .map(|(email, _)| Rejected::new(email, "bots are never removed")),
+        );
+        let ids: Vec<String> = people.iter().map(|(_, user)| user.id.clone()).collect();
+        let kicks = self
+            .slack
+            .write_each("conversations.kick", ("channel", &self.channel), &ids);
+        for ((email, _), kick) in people.into_iter().zip(kicks) {
+            match kick {
+                Ok(()) => {}
                 Err(Error::Other(reason)) if reason.ends_with("not_in_channel") => {}
                 Err(Error::Other(reason)) => rejected.push(Rejected::new(email, reason)),
                 Err(err) => return Err(err),

@@ -10,9 +10,10 @@
 use crate::Error;
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
+    OutgoingBody, OutgoingRequest, Scheme,
 };
+use crate::bindings::wasi::io::poll::{Pollable, poll};
 use crate::bindings::wasi::io::streams::StreamError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
@@ -108,6 +109,13 @@ impl Request {
     /// Fails only when no response came back (refused by the host, DNS,
     /// connection, TLS); an error status is still a response.
     pub fn send(self) -> Result<Response, Error> {
+        let pending = self.start()?;
+        pending.future.subscribe().block();
+        pending.finish()
+    }
+
+    /// Starts the request: it is on its way when this returns.
+    fn start(self) -> Result<Pending, Error> {
         let target = Target::parse(&self.url)?;
         let fields = Fields::new();
         for (name, value) in &self.headers {
@@ -130,25 +138,13 @@ impl Request {
             .set_path_with_query(Some(&target.path))
             .map_err(|()| invalid("path"))?;
         let body = request.body().map_err(|()| invalid("body"))?;
-
-        let pending =
+        let future =
             outgoing_handler::handle(request, None).map_err(|err| transport(&self, err))?;
         write_body(&body, self.body.as_deref().unwrap_or_default())?;
         OutgoingBody::finish(body, None).map_err(|err| transport(&self, err))?;
-
-        let response = loop {
-            match pending.get() {
-                Some(Ok(Ok(response))) => break response,
-                Some(Ok(Err(err))) => return Err(transport(&self, err)),
-                Some(Err(())) => return Err(Error::Other("response was already taken".into())),
-                None => pending.subscribe().block(),
-            }
-        };
-        read_response(response).map_err(|err| match err {
-            Error::Other(message) => {
-                Error::Other(format!("{} {}: {message}", self.method_name(), self.url))
-            }
-            other => other,
+        Ok(Pending {
+            request: self,
+            future,
         })
     }
 
@@ -249,6 +245,77 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Sends `requests` with up to `concurrency` of them in flight at once, and
+/// returns each one's outcome in the same order. For APIs that take one item
+/// per request (team memberships, group members, lookups): the host still
+/// waits out each 429 and retries each outage on its own.
+pub fn send_all(requests: Vec<Request>, concurrency: usize) -> Vec<Result<Response, Error>> {
+    let mut outcomes: Vec<Option<Result<Response, Error>>> =
+        requests.iter().map(|_| None).collect();
+    let mut waiting = requests.into_iter().enumerate();
+    let mut in_flight: Vec<(usize, Pending)> = Vec::new();
+    loop {
+        while in_flight.len() < concurrency.max(1) {
+            let Some((index, request)) = waiting.next() else {
+                break;
+            };
+            match request.start() {
+                Ok(pending) => in_flight.push((index, pending)),
+                Err(err) => outcomes[index] = Some(Err(err)),
+            }
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let pollables: Vec<Pollable> = in_flight
+            .iter()
+            .map(|(_, pending)| pending.future.subscribe())
+            .collect();
+        let mut ready = poll(&pollables.iter().collect::<Vec<_>>());
+        drop(pollables);
+        // Highest first, so each swap_remove leaves the lower indices in place.
+        ready.sort_unstable_by(|a, b| b.cmp(a));
+        ready.dedup();
+        for slot in ready {
+            let (index, pending) = in_flight.swap_remove(slot as usize);
+            outcomes[index] = Some(pending.finish());
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every request ends"))
+        .collect()
+}
+
+/// A request on its way.
+struct Pending {
+    request: Request,
+    future: FutureIncomingResponse,
+}
+
+impl Pending {
+    /// Waits for the response, and reads it whole.
+    fn finish(self) -> Result<Response, Error> {
+        let request = self.request;
+        let response = loop {
+            match self.future.get() {
+                Some(Ok(Ok(response))) => break response,
+                Some(Ok(Err(err))) => return Err(transport(&request, err)),
+                Some(Err(())) => return Err(Error::Other("response was already taken".into())),
+                None => self.future.subscribe().block(),
+            }
+        };
+        read_response(response).map_err(|err| match err {
+            Error::Other(message) => Error::Other(format!(
+                "{} {}: {message}",
+                request.method_name(),
+                request.url
+            )),
+            other => other,
+        })
+    }
 }
 
 /// Percent-encodes `value` for use in a URL path segment or query value.
