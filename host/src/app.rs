@@ -9,6 +9,7 @@ use crate::runtime::{
     Catalog, DirectoryGrant, Grants, HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime,
     RuntimeError, Secrets, WasmAdapter,
 };
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -179,13 +180,15 @@ impl Session {
             ],
             None => self.config.jobs.iter().collect(),
         };
-        let mut reports = Vec::with_capacity(jobs.len());
-        let mut instances = Vec::new();
-        for job in jobs {
-            let (report, job_instances) = self.run_job(job, action).await;
-            reports.push(report);
-            instances.extend(job_instances);
-        }
+        let concurrency = self.config.concurrency;
+        let outcomes: Vec<(JobReport, Vec<InstanceReport>)> = stream::iter(jobs)
+            .map(|job| self.run_job(job, action))
+            .buffered(concurrency)
+            .collect()
+            .await;
+        let (reports, instances): (Vec<JobReport>, Vec<Vec<InstanceReport>>) =
+            outcomes.into_iter().unzip();
+        let instances = instances.into_iter().flatten().collect();
         Ok(RunReport {
             action: match action {
                 Action::Plan => "plan",
@@ -213,7 +216,14 @@ impl Session {
                 adapter,
             });
         }
-        let report = engine::run_job(&job.name, started_source, started, action).await;
+        let report = engine::run_job(
+            &job.name,
+            started_source,
+            started,
+            action,
+            self.config.concurrency,
+        )
+        .await;
         let instances = std::iter::once(&source)
             .chain(&destinations)
             .zip(retries)

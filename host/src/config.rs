@@ -43,6 +43,8 @@ pub struct Config {
     pub plugins_dir: Option<PathBuf>,
     /// `resolve`: host names pinned to addresses, for every adapter.
     pub resolve: HashMap<String, IpAddr>,
+    /// `concurrency`: jobs, and destinations of a job, run at once (default 4).
+    pub concurrency: usize,
     /// The jobs, in file order.
     pub jobs: Vec<Job>,
 }
@@ -170,6 +172,7 @@ struct RawFile {
     limits: toml::Table,
     #[serde(default)]
     resolve: HashMap<String, IpAddr>,
+    concurrency: Option<usize>,
     #[serde(default)]
     sync: Vec<RawJob>,
 }
@@ -259,6 +262,11 @@ impl RawFile {
             file: PathBuf::new(),
             plugins_dir: self.plugins_dir.map(|dir| base.join(dir)),
             resolve: self.resolve,
+            concurrency: match self.concurrency {
+                Some(0) => return Err("concurrency must be at least 1".into()),
+                Some(n) => n,
+                None => 4,
+            },
             jobs,
         })
     }

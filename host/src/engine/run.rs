@@ -4,6 +4,7 @@ use super::adapter::{Adapter, AdapterError, Rejected};
 use super::options::SyncOptions;
 use super::plan::{Plan, plan};
 use super::report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
+use futures_util::{StreamExt, stream};
 use std::collections::HashSet;
 
 /// Whether a run only plans or also applies its plans.
@@ -26,12 +27,14 @@ pub struct Destination<A> {
     pub adapter: Result<A, AdapterError>,
 }
 
-/// Runs one job: `get` on the source once, then each destination in turn.
+/// Runs one job: `get` on the source once, then every destination, up to
+/// `concurrency` of them at a time; reports come in destination order.
 pub async fn run_job<S: Adapter, D: Adapter>(
     name: &str,
     source: Result<S, AdapterError>,
     destinations: Vec<Destination<D>>,
     action: Action,
+    concurrency: usize,
 ) -> JobReport {
     let things = match source {
         Ok(mut source) => read(&mut source, "source").await,
@@ -41,15 +44,22 @@ pub async fn run_job<S: Adapter, D: Adapter>(
         count: things.as_ref().ok().map(Vec::len),
         error: things.as_ref().err().map(ToString::to_string),
     };
-    let mut reports = Vec::with_capacity(destinations.len());
-    for destination in destinations {
-        let report = match &things {
-            Ok(things) => sync_destination(things, destination, action).await,
-            Err(_) => DestinationReport::new(destination.name, destination.options.mode)
-                .fail("not synced: the source could not be read"),
-        };
-        reports.push(report);
-    }
+    let reports = match &things {
+        Ok(things) => {
+            stream::iter(destinations)
+                .map(|destination| sync_destination(things, destination, action))
+                .buffered(concurrency.max(1))
+                .collect()
+                .await
+        }
+        Err(_) => destinations
+            .into_iter()
+            .map(|destination| {
+                DestinationReport::new(destination.name, destination.options.mode)
+                    .fail("not synced: the source could not be read")
+            })
+            .collect(),
+    };
     JobReport {
         name: name.to_string(),
         source: source_report,

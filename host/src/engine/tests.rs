@@ -108,6 +108,7 @@ async fn sync_one(
         Ok(source.clone()),
         vec![destination("d", target, options)],
         action,
+        4,
     )
     .await;
     report.destinations.into_iter().next().unwrap()
@@ -378,7 +379,7 @@ async fn one_failing_destination_does_not_stop_the_others() {
         unstartable,
         destination("healthy", &healthy, SyncOptions::default()),
     ];
-    let report = run_job("job", Ok(source.clone()), destinations, Action::Apply).await;
+    let report = run_job("job", Ok(source.clone()), destinations, Action::Apply, 2).await;
     let statuses: Vec<Status> = report.destinations.iter().map(|d| d.status).collect();
     assert_eq!(statuses, [Status::Failed, Status::Failed, Status::Applied]);
     assert_eq!(
@@ -421,6 +422,7 @@ async fn a_failed_source_leaves_every_destination_untouched() {
         Ok(Memory::with(&["a"]).failing("get")),
         destinations,
         Action::Apply,
+        4,
     )
     .await;
     assert_eq!(
@@ -498,4 +500,52 @@ async fn unusable_things_from_an_adapter_fail_that_side_with_the_position() {
         "{error}"
     );
     assert_eq!(target.calls(), ["get"]);
+}
+
+/// A destination whose `get` waits until every other one sharing its
+/// barrier is in `get` too.
+struct Rendezvous(Arc<tokio::sync::Barrier>);
+
+impl Adapter for Rendezvous {
+    async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
+        self.0.wait().await;
+        Ok(Vec::new())
+    }
+
+    async fn add(&mut self, _: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        Ok(Vec::new())
+    }
+
+    async fn remove(&mut self, _: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
+    let barrier = Arc::new(tokio::sync::Barrier::new(3));
+    let destinations = (0..3)
+        .map(|n| Destination {
+            name: format!("d{n}"),
+            options: SyncOptions::default(),
+            adapter: Ok(Rendezvous(barrier.clone())),
+        })
+        .collect();
+    // With fewer than three at a time, the barrier would never open.
+    let run = run_job(
+        "job",
+        Ok(Memory::with(&["a"])),
+        destinations,
+        Action::Plan,
+        3,
+    );
+    let report = tokio::time::timeout(std::time::Duration::from_secs(10), run)
+        .await
+        .expect("all three destinations were in get at once");
+    let names: Vec<&str> = report
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(names, ["d0", "d1", "d2"], "reports keep the config order");
 }
