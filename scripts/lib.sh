@@ -174,10 +174,11 @@ check_c_bindings() {
     }
 }
 
-# Builds the allsync binary (dev profile, dependencies optimised).
+# Builds the allsync binary (dev profile, dependencies optimised), with its
+# tests and benchmarks: one feature set for all, so no dependency is built twice.
 build_host() {
     say "building the allsync host"
-    cargo build --manifest-path "$ROOT/Cargo.toml" -p allsync
+    cargo build --manifest-path "$ROOT/Cargo.toml" -p allsync --all-targets
 }
 
 setup() {

@@ -164,3 +164,42 @@ fn rate_limits_and_outages_are_waited_out_by_the_host() {
         run.stdout
     );
 }
+
+#[test]
+fn membership_changes_overlap_up_to_the_configured_concurrency() {
+    let github = github();
+    github
+        .controls
+        .latency(std::time::Duration::from_millis(100));
+    github.controls.page_size(100);
+    let people = [
+        "ada@example.com",
+        "bob@example.com",
+        "cy@example.com",
+        "dan@example.com",
+    ];
+    let mapping = format!("{MAPPING},eve@example.com=eve");
+    let run = team(
+        &github,
+        TOKEN,
+        &format!("mapping = \"{mapping}\", concurrency = 2"),
+        &people,
+    )
+    .run(&["sync"])
+    .expect_code(0);
+    assert!(
+        run.stdout.contains("dest (add-remove): 2 added, 0 removed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        github.controls.most_in_flight(),
+        2,
+        "two at a time, as configured"
+    );
+    assert_eq!(
+        github.controls.count("GET /orgs/acme/teams/devs/members"),
+        1,
+        "one page of 100"
+    );
+}

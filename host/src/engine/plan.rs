@@ -84,27 +84,33 @@ impl fmt::Display for Blocked {
 /// (under that comparison) count once.
 pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) -> Plan {
     let matcher = Matcher::new(options);
-    // One comparison key per thing, computed once (`None` when ignored).
-    let source_keys = matcher.keys(source);
-    let destination_keys = matcher.keys(destination);
-    let in_source = key_set(&source_keys);
-    let in_destination = key_set(&destination_keys);
-    let add = match options.mode.adds() {
-        true => missing(source, &source_keys, &in_destination),
-        false => Vec::new(),
-    };
-    let remove = match options.mode.removes() {
-        true => missing(destination, &destination_keys, &in_source),
-        false => Vec::new(),
-    };
+    let parallel = source.len() + destination.len() >= PARALLEL_FROM;
+    // One key per thing, computed once (`None` when ignored); then the sets
+    // of keys; then what each side misses. Both sides at once, each time.
+    let (source_keys, destination_keys) = both(
+        parallel,
+        || matcher.keys(source),
+        || matcher.keys(destination),
+    );
+    let (in_source, in_destination) = both(
+        parallel,
+        || key_set(&source_keys),
+        || key_set(&destination_keys),
+    );
+    let (add, remove) = both(
+        parallel,
+        || missing(source, &source_keys, &in_source, &in_destination),
+        || missing(destination, &destination_keys, &in_destination, &in_source),
+    );
     let mut plan = Plan {
-        add,
-        remove,
-        unchanged: in_destination
-            .iter()
-            .filter(|key| in_source.contains(*key))
-            .count(),
+        unchanged: in_destination.len() - remove.len(),
         ignored: destination_keys.iter().filter(|key| key.is_none()).count(),
+        add: if options.mode.adds() { add } else { Vec::new() },
+        remove: if options.mode.removes() {
+            remove
+        } else {
+            Vec::new()
+        },
         destination_size: destination.len(),
         blocked: None,
     };
@@ -112,7 +118,24 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
     plan
 }
 
-type Keys<'a> = Vec<Option<Cow<'a, str>>>;
+/// How many things in all make planning worth a second thread.
+const PARALLEL_FROM: usize = 20_000;
+
+/// Runs `a` and `b`, side by side on two threads if `parallel`.
+fn both<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        (a.join().expect("planning does not panic"), b)
+    })
+}
 
 fn key_set<'a>(keys: &'a Keys) -> HashSet<&'a str> {
     let mut set = HashSet::with_capacity_and_hasher(keys.len(), RandomState::default());
@@ -120,15 +143,25 @@ fn key_set<'a>(keys: &'a Keys) -> HashSet<&'a str> {
     set
 }
 
-/// The things (not ignored, first spelling of each key) whose key is not in `other`.
-fn missing(things: &[String], keys: &Keys, other: &HashSet<&str>) -> Vec<String> {
+type Keys<'a> = Vec<Option<Cow<'a, str>>>;
+
+/// The things (not ignored, first spelling of each key) whose key is not in
+/// `other`; `own` is the set of `keys`, which tells whether any repeats.
+fn missing(
+    things: &[String],
+    keys: &Keys,
+    own: &HashSet<&str>,
+    other: &HashSet<&str>,
+) -> Vec<String> {
+    let repeats = own.len() < keys.iter().flatten().count();
     let mut seen = HashSet::with_hasher(RandomState::default());
     things
         .iter()
         .zip(keys)
         .filter_map(|(thing, key)| {
             let key = key.as_deref()?;
-            (!other.contains(key) && seen.insert(key)).then(|| thing.clone())
+            let first = !repeats || seen.insert(key);
+            (!other.contains(key) && first).then(|| thing.clone())
         })
         .collect()
 }

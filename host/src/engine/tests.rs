@@ -549,3 +549,14 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
         .collect();
     assert_eq!(names, ["d0", "d1", "d2"], "reports keep the config order");
 }
+
+#[test]
+fn a_plan_of_big_lists_is_computed_the_same_way() {
+    // Big enough to be planned on two threads.
+    let source: Vec<String> = (0..15_000).map(|n| format!("User{n}@x.com")).collect();
+    let destination: Vec<String> = (5_000..20_000).map(|n| format!("user{n}@x.com")).collect();
+    let plan = plan(&source, &destination, &SyncOptions::default());
+    assert_eq!(plan.add, source[..5_000]);
+    assert_eq!(plan.remove, destination[10_000..]);
+    assert_eq!(plan.unchanged, 10_000);
+}

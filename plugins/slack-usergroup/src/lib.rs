@@ -9,10 +9,13 @@
 use allsync_sdk::{Adapter, Config, ConfigKey, Error, Info, Rejected, export};
 use serde::Deserialize;
 use slack_api::Slack;
+use std::collections::HashMap;
 
 struct UserGroup {
     slack: Slack,
     group: String,
+    /// Email to user ID of the members seen by the last `get`.
+    known: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -36,12 +39,14 @@ impl Adapter for UserGroup {
         Ok(UserGroup {
             slack: Slack::from_config(&config)?,
             group: config.require("usergroup")?.to_string(),
+            known: HashMap::new(),
         })
     }
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
         let members = self.members()?;
-        Ok(self.slack.emails(&members)?.into_keys().collect())
+        self.known = self.slack.emails(&members)?;
+        Ok(self.known.keys().cloned().collect())
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
@@ -67,7 +72,11 @@ impl Adapter for UserGroup {
 
     fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
         let members = self.members()?;
-        let by_email = self.slack.emails(&members)?;
+        // The members' emails, as `get` saw them (read again only if unknown).
+        if self.known.is_empty() || members.iter().any(|id| !self.known.values().any(|known| known == id)) {
+            self.known = self.slack.emails(&members)?;
+        }
+        let by_email = &self.known;
         let mut rejected = Vec::new();
         let mut leaving = Vec::new();
         for email in things {

@@ -137,7 +137,7 @@ async fn members(
         .get("per_page")
         .and_then(|n| n.parse().ok())
         .unwrap_or(30)
-        .min(PAGE);
+        .min(fake.controls.page(PAGE));
     let page: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(1);
     let start = ((page - 1) * per_page).min(members.len());
     let end = (start + per_page).min(members.len());

@@ -143,7 +143,7 @@ async fn list(
         .get("maxResults")
         .and_then(|n| n.parse().ok())
         .unwrap_or(200)
-        .min(PAGE);
+        .min(fake.controls.page(PAGE));
     let start: usize = query
         .get("pageToken")
         .and_then(|t| t.strip_prefix("page:"))

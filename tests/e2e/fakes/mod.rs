@@ -30,6 +30,10 @@ struct ControlState {
     rate_limits: u32,
     retry_after: u32,
     outages: u32,
+    latency: std::time::Duration,
+    page_size: Option<usize>,
+    in_flight: usize,
+    most_in_flight: usize,
     log: Vec<String>,
 }
 
@@ -44,6 +48,26 @@ impl Controls {
     /// The next `times` requests get 503.
     pub fn outage(&self, times: u32) {
         self.inner.lock().unwrap().outages = times;
+    }
+
+    /// Every answer is delayed by `latency` (requests are still served concurrently).
+    pub fn latency(&self, latency: std::time::Duration) {
+        self.inner.lock().unwrap().latency = latency;
+    }
+
+    /// Pages hold at most `size` items instead of the fake's small default.
+    pub fn page_size(&self, size: usize) {
+        self.inner.lock().unwrap().page_size = Some(size);
+    }
+
+    /// The page size in force: the one set, else `default`.
+    pub fn page(&self, default: usize) -> usize {
+        self.inner.lock().unwrap().page_size.unwrap_or(default)
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().most_in_flight
     }
 
     /// Every request so far, as "METHOD /path".
@@ -93,6 +117,24 @@ pub fn serve(router: Router, controls: Controls, rate_limited: &'static str) -> 
 
 async fn faults(
     State((controls, rate_limited)): State<(Controls, &'static str)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let latency = {
+        let mut state = controls.inner.lock().unwrap();
+        state.in_flight += 1;
+        state.most_in_flight = state.most_in_flight.max(state.in_flight);
+        state.latency
+    };
+    tokio::time::sleep(latency).await;
+    let response = answer(&controls, rate_limited, request, next).await;
+    controls.inner.lock().unwrap().in_flight -= 1;
+    response
+}
+
+async fn answer(
+    controls: &Controls,
+    rate_limited: &'static str,
     request: Request,
     next: Next,
 ) -> Response {

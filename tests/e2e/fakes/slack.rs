@@ -231,7 +231,10 @@ async fn call(
                 .strip_prefix("next:")
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            let limit = param("limit").parse().unwrap_or(100).min(PAGE);
+            let limit = param("limit")
+                .parse()
+                .unwrap_or(100)
+                .min(fake.controls.page(PAGE));
             let end = (start + limit).min(members.len());
             let next = if end < members.len() {
                 format!("next:{end}")
