@@ -9,6 +9,7 @@
 use allsync_sdk::{Adapter, Config, ConfigKey, Error, Info, Rejected, export};
 use serde::Deserialize;
 use slack_api::Slack;
+use std::collections::HashMap;
 
 /// The most users `conversations.invite` takes in one call.
 const INVITE_BATCH: usize = 1000;
@@ -16,6 +17,8 @@ const INVITE_BATCH: usize = 1000;
 struct Channel {
     slack: Slack,
     channel: String,
+    /// Lower-case email to user ID of the members seen by `get`.
+    known: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -60,12 +63,18 @@ impl Adapter for Channel {
         Ok(Channel {
             slack: Slack::from_config(&config)?,
             channel: config.require("channel")?.to_string(),
+            known: HashMap::new(),
         })
     }
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
         let members = self.members()?;
-        Ok(self.slack.emails(&members)?.into_keys().collect())
+        let emails = self.slack.emails(&members)?;
+        self.known = emails
+            .iter()
+            .map(|(email, id)| (email.to_lowercase(), id.clone()))
+            .collect();
+        Ok(emails.into_keys().collect())
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
@@ -114,7 +123,11 @@ impl Adapter for Channel {
     }
 
     fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
-        let slack_api::Lookup { found, unknown } = self.slack.lookup_all(&things)?;
+        // Members `get` saw need no lookup (bots were never among them).
+        let (known, others): (Vec<String>, Vec<String>) = things
+            .into_iter()
+            .partition(|email| self.known.contains_key(&email.to_lowercase()));
+        let slack_api::Lookup { found, unknown } = self.slack.lookup_all(&others)?;
         let mut rejected: Vec<Rejected> = unknown
             .into_iter()
             .map(|email| Rejected::new(email, "no Slack user has this email"))
@@ -125,11 +138,19 @@ impl Adapter for Channel {
             bots.into_iter()
                 .map(|(email, _)| Rejected::new(email, "bots are never removed")),
         );
-        let ids: Vec<String> = people.iter().map(|(_, user)| user.id.clone()).collect();
+        let mut leaving: Vec<(String, String)> = people
+            .into_iter()
+            .map(|(email, user)| (email, user.id))
+            .collect();
+        leaving.extend(known.into_iter().map(|email| {
+            let id = self.known[&email.to_lowercase()].clone();
+            (email, id)
+        }));
+        let ids: Vec<String> = leaving.iter().map(|(_, id)| id.clone()).collect();
         let kicks = self
             .slack
             .write_each("conversations.kick", ("channel", &self.channel), &ids);
-        for ((email, _), kick) in people.into_iter().zip(kicks) {
+        for ((email, _), kick) in leaving.into_iter().zip(kicks) {
             match kick {
                 Ok(()) => {}
                 Err(Error::Other(reason)) if reason.ends_with("not_in_channel") => {}

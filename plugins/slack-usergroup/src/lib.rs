@@ -9,12 +9,12 @@
 use allsync_sdk::{Adapter, Config, ConfigKey, Error, Info, Rejected, export};
 use serde::Deserialize;
 use slack_api::Slack;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 struct UserGroup {
     slack: Slack,
     group: String,
-    /// Email to user ID of the members seen by the last `get`.
+    /// Lower-case email to user ID of the members seen by `get` and `add`.
     known: HashMap<String, String>,
 }
 
@@ -45,24 +45,27 @@ impl Adapter for UserGroup {
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
         let members = self.members()?;
-        self.known = self.slack.emails(&members)?;
-        Ok(self.known.keys().cloned().collect())
+        let emails = self.slack.emails(&members)?;
+        self.known = emails
+            .iter()
+            .map(|(email, id)| (email.to_lowercase(), id.clone()))
+            .collect();
+        Ok(emails.into_keys().collect())
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
-        let slack_api::Lookup {
-            found: users,
-            unknown,
-        } = self.slack.lookup_all(&things)?;
+        let slack_api::Lookup { found, unknown } = self.slack.lookup_all(&things)?;
         let mut members = self.members()?;
-        let before = members.len();
-        for (_, user) in users.into_iter().filter(|(_, user)| !user.is_bot()) {
-            if !members.contains(&user.id) {
-                members.push(user.id);
-            }
-        }
-        if members.len() != before {
+        let present: HashSet<&String> = members.iter().collect();
+        let joining: Vec<(String, String)> = found
+            .into_iter()
+            .filter(|(_, user)| !user.is_bot() && !present.contains(&user.id))
+            .map(|(email, user)| (email.to_lowercase(), user.id))
+            .collect();
+        if !joining.is_empty() {
+            members.extend(joining.iter().map(|(_, id)| id.clone()));
             self.update(&members)?;
+            self.known.extend(joining);
         }
         Ok(unknown
             .into_iter()
@@ -72,19 +75,23 @@ impl Adapter for UserGroup {
 
     fn remove(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
         let members = self.members()?;
-        // The members' emails, as `get` saw them (read again only if unknown).
-        if self.known.is_empty() || members.iter().any(|id| !self.known.values().any(|known| known == id)) {
-            self.known = self.slack.emails(&members)?;
+        // The members' emails as `get` (and `add`) saw them; read again only
+        // if someone else changed the group meanwhile.
+        let known: HashSet<&String> = self.known.values().collect();
+        if members.iter().any(|id| !known.contains(id)) {
+            let emails = self.slack.emails(&members)?;
+            self.known = emails
+                .into_iter()
+                .map(|(email, id)| (email.to_lowercase(), id))
+                .collect();
         }
-        let by_email = &self.known;
         let mut rejected = Vec::new();
-        let mut leaving = Vec::new();
+        let mut leaving = HashSet::new();
         for email in things {
-            match by_email
-                .iter()
-                .find(|(known, _)| known.eq_ignore_ascii_case(&email))
-            {
-                Some((_, id)) => leaving.push(id.clone()),
+            match self.known.get(&email.to_lowercase()) {
+                Some(id) => {
+                    leaving.insert(id.clone());
+                }
                 None => rejected.push(Rejected::new(email, "not a member of the user group")),
             }
         }
