@@ -63,6 +63,15 @@ impl User {
     }
 }
 
+/// Members' emails, as `users.info` gives them.
+#[derive(Debug, Default)]
+pub struct Emails {
+    /// Each email, spelt as Slack has it.
+    pub spelt: Vec<String>,
+    /// Lower-case email to user ID.
+    pub ids: HashMap<String, String>,
+}
+
 /// Emails looked up in a workspace.
 #[derive(Debug, Default)]
 pub struct Lookup {
@@ -137,12 +146,13 @@ impl Slack {
     }
 
     /// The emails of the users with these IDs, bots and deactivated users left out.
-    pub fn emails(&self, ids: &[String]) -> Result<HashMap<String, String>, Error> {
-        let mut emails = HashMap::new();
+    pub fn emails(&self, ids: &[String]) -> Result<Emails, Error> {
+        let mut emails = Emails::default();
         for answer in self.read_each::<UserAnswer>("users.info", "user", ids) {
             let user = answer?.user;
             if let Some(email) = user.email() {
-                emails.insert(email.to_string(), user.id.clone());
+                emails.ids.insert(email.to_lowercase(), user.id.clone());
+                emails.spelt.push(email.to_string());
             }
         }
         Ok(emails)

@@ -68,13 +68,9 @@ impl Adapter for Channel {
     }
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
-        let members = self.members()?;
-        let emails = self.slack.emails(&members)?;
-        self.known = emails
-            .iter()
-            .map(|(email, id)| (email.to_lowercase(), id.clone()))
-            .collect();
-        Ok(emails.into_keys().collect())
+        let emails = self.slack.emails(&self.members()?)?;
+        self.known = emails.ids;
+        Ok(emails.spelt)
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {

@@ -44,13 +44,9 @@ impl Adapter for UserGroup {
     }
 
     fn get(&mut self) -> Result<Vec<String>, Error> {
-        let members = self.members()?;
-        let emails = self.slack.emails(&members)?;
-        self.known = emails
-            .iter()
-            .map(|(email, id)| (email.to_lowercase(), id.clone()))
-            .collect();
-        Ok(emails.into_keys().collect())
+        let emails = self.slack.emails(&self.members()?)?;
+        self.known = emails.ids;
+        Ok(emails.spelt)
     }
 
     fn add(&mut self, things: Vec<String>) -> Result<Vec<Rejected>, Error> {
@@ -79,11 +75,7 @@ impl Adapter for UserGroup {
         // if someone else changed the group meanwhile.
         let known: HashSet<&String> = self.known.values().collect();
         if members.iter().any(|id| !known.contains(id)) {
-            let emails = self.slack.emails(&members)?;
-            self.known = emails
-                .into_iter()
-                .map(|(email, id)| (email.to_lowercase(), id))
-                .collect();
+            self.known = self.slack.emails(&members)?.ids;
         }
         let mut rejected = Vec::new();
         let mut leaving = HashSet::new();
