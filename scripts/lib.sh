@@ -108,7 +108,9 @@ js_toolchain() {
     [ -x "$ROOT/sdk/js/node_modules/.bin/componentize-js" ] && return 0
     command -v npm >/dev/null || apt_install nodejs npm
     say "installing componentize-js into sdk/js/node_modules"
-    (cd "$ROOT/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
+    # `npm install`, not `npm ci`: npm 11's ci rejects a lock without every
+    # platform's optional packages; install still follows the committed lock.
+    (cd "$ROOT/sdk/js" && npm install --no-audit --no-fund --loglevel=error)
 }
 
 # build_python APP_DIR OUT: the Python adapter whose module is APP_DIR/app.py.
