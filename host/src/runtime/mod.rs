@@ -2,7 +2,7 @@
 //!
 //! [`Runtime`] compiles (or loads from its cache) a component and checks it
 //! implements the `allsync:adapter` world, giving a [`Plugin`]; a plugin
-//! starts [`WasmAdapter`] instances, each in its own [`sandbox`] with its own
+//! starts [`WasmAdapter`] instances, each in its own sandbox (`sandbox.rs`) with its own
 //! [`Grants`]. Nothing here knows about sync rules.
 
 mod address;
@@ -15,21 +15,20 @@ mod limits;
 mod origin;
 mod outbound;
 mod retry;
-pub mod sandbox;
+mod sandbox;
 mod secrets;
 
-pub use address::non_public;
-pub use cache::ComponentCache;
 pub use catalog::Catalog;
 pub use connect::Pins;
 pub use instance::WasmAdapter;
 pub use limits::Limits;
-pub use origin::{Origin, OriginPattern};
+pub use origin::OriginPattern;
 pub use outbound::HttpGrant;
 pub use sandbox::{DirectoryGrant, Grants};
-pub use secrets::{REDACTED, Secrets};
+pub use secrets::Secrets;
 
 use bindings::PluginPre;
+use cache::ComponentCache;
 use sandbox::Sandbox;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
