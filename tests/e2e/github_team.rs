@@ -1,21 +1,18 @@
 //! The `github-team` adapter against the fake GitHub.
 
 use crate::fakes::github::FakeGitHub;
-use crate::support::{Workspace, syncing_into};
+use crate::support::{Workspace, syncing_into_fake};
 
 const TOKEN: &str = "ghp_testtoken";
 const MAPPING: &str =
     "ada@example.com=alice,bob@example.com=bob,cy@example.com=carol,dan@example.com=Dave";
 
 fn team(github: &FakeGitHub, token: &str, extra: &str, people: &[&str]) -> Workspace {
-    syncing_into(
-        &format!(
-            "adapter = \"github-team\"\nallowed_hosts = [\"http://{}\"]\nconfig = {{ org = \"acme\", team = \"devs\", token = \"{token}\", api_url = \"{}\", {extra} }}",
-            github.addr,
-            github.api_url()
-        ),
-        people,
-    )
+    let config = format!(
+        "org = \"acme\", team = \"devs\", token = \"{token}\", api_url = \"{}\", {extra}",
+        github.api_url()
+    );
+    syncing_into_fake("github-team", github.addr, &config, people)
 }
 
 fn github() -> FakeGitHub {

@@ -1,19 +1,16 @@
 //! The `google-group` adapter against the fake Directory API.
 
 use crate::fakes::google::FakeGoogle;
-use crate::support::{Workspace, syncing_into};
+use crate::support::{Workspace, syncing_into_fake};
 
 const TOKEN: &str = "ya29.test-access-token";
 
 fn group(google: &FakeGoogle, token: &str, people: &[&str]) -> Workspace {
-    syncing_into(
-        &format!(
-            "adapter = \"google-group\"\nallowed_hosts = [\"http://{}\"]\nconfig = {{ group = \"eng@example.com\", token = \"{token}\", api_url = \"{}\" }}",
-            google.addr,
-            google.api_url()
-        ),
-        people,
-    )
+    let config = format!(
+        "group = \"eng@example.com\", token = \"{token}\", api_url = \"{}\"",
+        google.api_url()
+    );
+    syncing_into_fake("google-group", google.addr, &config, people)
 }
 
 fn google() -> FakeGoogle {

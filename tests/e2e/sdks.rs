@@ -3,7 +3,7 @@
 //! conformance kit, and the compiled-component cache's effect on start-up.
 
 use crate::fakes::{Controls, bearer, serve};
-use crate::support::{Workspace, component, syncing_into};
+use crate::support::{Workspace, component, syncing_into, syncing_into_fake};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -183,11 +183,11 @@ fn receiver() -> (SocketAddr, Controls, Arc<Mutex<Vec<Value>>>) {
 #[test]
 fn a_javascript_webhook_receives_each_change_once() {
     let (addr, controls, events) = receiver();
-    let workspace = syncing_into(
-        &format!(
-            "adapter = \"webhook\"\nallowed_hosts = [\"http://{addr}\"]\n\
-             config = {{ url = \"http://{addr}/hook\", state_url = \"http://{addr}/state\" }}"
-        ),
+    let config = format!("url = \"http://{addr}/hook\", state_url = \"http://{addr}/state\"");
+    let workspace = syncing_into_fake(
+        "webhook",
+        addr,
+        &config,
         &["ada@example.com", "bob@example.com"],
     );
     workspace.run(&["sync"]).expect_code(0);

@@ -1,7 +1,7 @@
 //! The Slack adapters against the fake Slack Web API.
 
 use crate::fakes::slack::FakeSlack;
-use crate::support::{Workspace, syncing_into};
+use crate::support::{Workspace, syncing_into_fake};
 
 const TOKEN: &str = "xoxb-test-token";
 const PEOPLE: [&str; 5] = [
@@ -13,25 +13,19 @@ const PEOPLE: [&str; 5] = [
 ];
 
 fn usergroup(slack: &FakeSlack, token: &str, people: &[&str]) -> Workspace {
-    syncing_into(
-        &format!(
-            "adapter = \"slack-usergroup\"\nallowed_hosts = [\"http://{}\"]\nconfig = {{ usergroup = \"S1\", token = \"{token}\", api_url = \"{}\" }}",
-            slack.addr,
-            slack.api_url()
-        ),
-        people,
-    )
+    let config = format!(
+        "usergroup = \"S1\", token = \"{token}\", api_url = \"{}\"",
+        slack.api_url()
+    );
+    syncing_into_fake("slack-usergroup", slack.addr, &config, people)
 }
 
 fn channel(slack: &FakeSlack, people: &[&str]) -> Workspace {
-    syncing_into(
-        &format!(
-            "adapter = \"slack-channel\"\nallowed_hosts = [\"http://{}\"]\nconfig = {{ channel = \"C1\", token = \"{TOKEN}\", api_url = \"{}\" }}",
-            slack.addr,
-            slack.api_url()
-        ),
-        people,
-    )
+    let config = format!(
+        "channel = \"C1\", token = \"{TOKEN}\", api_url = \"{}\"",
+        slack.api_url()
+    );
+    syncing_into_fake("slack-channel", slack.addr, &config, people)
 }
 
 #[test]

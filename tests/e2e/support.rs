@@ -148,3 +148,19 @@ pub fn syncing_into(destination: &str, people: &[&str]) -> Workspace {
     );
     workspace
 }
+
+/// [`syncing_into`] a destination served by a fake at `addr`: `adapter`,
+/// granted `http://addr`, with `config` as its inline config table's body.
+pub fn syncing_into_fake(
+    adapter: &str,
+    addr: std::net::SocketAddr,
+    config: &str,
+    people: &[&str],
+) -> Workspace {
+    syncing_into(
+        &format!(
+            "adapter = \"{adapter}\"\nallowed_hosts = [\"http://{addr}\"]\nconfig = {{ {config} }}"
+        ),
+        people,
+    )
+}
