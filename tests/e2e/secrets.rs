@@ -2,32 +2,13 @@
 //! adapter prints them (`http-probe` echoes its token on purpose).
 
 use crate::list_server::ListServer;
-use crate::support::Workspace;
+use crate::support::{Workspace, syncing_into_fake};
 
 const SECRET: &str = "xoxb-very-secret-0451";
 
 fn workspace(server: &ListServer) -> Workspace {
-    let workspace = Workspace::with_adapters(&["file", "http-probe"]);
-    workspace.write("people.txt", "ada@example.com\n").write(
-        "allsync.toml",
-        &format!(
-            r#"
-[[sync]]
-name = "web"
-[sync.source]
-adapter = "file"
-directory = {{ path = "." }}
-config = {{ path = "people.txt" }}
-[[sync.destination]]
-name = "list"
-adapter = "http-probe"
-allowed_hosts = ["{url}"]
-config = {{ url = "{url}", token = "${{PROBE_TOKEN}}" }}
-"#,
-            url = server.url()
-        ),
-    );
-    workspace
+    let config = format!("url = \"{}\", token = \"${{PROBE_TOKEN}}\"", server.url());
+    syncing_into_fake("http-probe", server.addr, &config, &["ada@example.com"])
 }
 
 #[test]
