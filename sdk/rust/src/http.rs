@@ -18,6 +18,7 @@ use crate::bindings::wasi::io::streams::StreamError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bytes written to a request body per `wasi:io` call (the stream's limit).
 const WRITE_CHUNK: usize = 4096;
@@ -195,19 +196,38 @@ impl Response {
     }
 
     /// This response if its status is 2xx; otherwise the matching error:
-    /// 401/403 `unauthorized`, 404 `not-found`, 429 `rate-limited` (with
-    /// `Retry-After`), anything else `other`. `what` names the operation.
+    /// a rate limit (429, or 403 with `Retry-After` or an exhausted
+    /// `x-ratelimit-remaining`) `rate-limited`, 401/403 `unauthorized`, 404
+    /// `not-found`, anything else `other`. `what` names the operation.
     pub fn success(self, what: &str) -> Result<Self, Error> {
         if self.is_success() {
             return Ok(self);
+        }
+        if let Some(seconds) = self.rate_limited() {
+            return Err(Error::RateLimited(seconds));
         }
         let detail = format!("{what}: HTTP {}: {}", self.status, snippet(&self.text()));
         Err(match self.status {
             401 | 403 => Error::Unauthorized(detail),
             404 => Error::NotFound(detail),
-            429 => Error::RateLimited(self.retry_after().unwrap_or(1)),
             _ => Error::Other(detail),
         })
+    }
+
+    /// The seconds to wait, if this response is a rate limit: a 429 (1 s
+    /// unless it says), or a 403 that says when to come back (`Retry-After`,
+    /// or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`), as GitHub's
+    /// secondary and primary rate limits answer.
+    pub fn rate_limited(&self) -> Option<u32> {
+        let exhausted = self.header("x-ratelimit-remaining").map(str::trim) == Some("0");
+        let wait = self
+            .retry_after()
+            .or_else(|| exhausted.then(|| self.ratelimit_reset()).flatten());
+        match self.status {
+            429 => Some(wait.unwrap_or(1)),
+            403 if wait.is_some() || exhausted => Some(wait.unwrap_or(60)),
+            _ => None,
+        }
     }
 
     /// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub and
@@ -231,9 +251,29 @@ impl Response {
         })
     }
 
-    /// Seconds from a `Retry-After: <seconds>` header.
+    /// Seconds from a `Retry-After` header, in either of its forms: a
+    /// number of seconds, or an HTTP date (counted from now).
     pub fn retry_after(&self) -> Option<u32> {
-        self.header("retry-after")?.trim().parse().ok()
+        let value = self.header("retry-after")?.trim();
+        match value.parse() {
+            Ok(seconds) => Some(seconds),
+            Err(_) => seconds_until(httpdate::parse_http_date(value).ok()?),
+        }
+    }
+
+    /// Seconds until `x-ratelimit-reset`: Unix time (GitHub), or seconds
+    /// from now (Terraform Cloud, which may send a fraction).
+    fn ratelimit_reset(&self) -> Option<u32> {
+        let value: f64 = self.header("x-ratelimit-reset")?.trim().parse().ok()?;
+        if !value.is_finite() || value < 0.0 {
+            return None;
+        }
+        // A reset written as a Unix time is far past any sane wait in seconds.
+        const UNIX_TIME_FROM: f64 = 1_000_000_000.0;
+        match value >= UNIX_TIME_FROM {
+            true => seconds_until(UNIX_EPOCH + Duration::from_secs(value as u64)),
+            false => Some(value.ceil() as u32),
+        }
     }
 }
 
@@ -245,6 +285,34 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Every item of a list served in pages: sends `first`, and hands each
+/// response to `page`, which returns that page's items and the request for
+/// the next page, if there is one (from a `Link` header, a next URL or
+/// cursor in the body, an offset). The host bounds the pages a call may
+/// fetch (`limits.max_requests_per_call`), so a server that never stops
+/// cannot keep an adapter going.
+///
+/// ```ignore
+/// let members: Vec<Member> = follow_pages(Request::get(&url).bearer(token), |response| {
+///     let response = response.success("list members")?;
+///     let next = response.next_link().map(|url| Request::get(&url).bearer(token));
+///     Ok((response.json()?, next))
+/// })?;
+/// ```
+pub fn follow_pages<T>(
+    first: Request,
+    mut page: impl FnMut(Response) -> Result<(Vec<T>, Option<Request>), Error>,
+) -> Result<Vec<T>, Error> {
+    let mut items = Vec::new();
+    let mut next = Some(first);
+    while let Some(request) = next {
+        let (found, following) = page(request.send()?)?;
+        items.extend(found);
+        next = following;
+    }
+    Ok(items)
 }
 
 /// Sends `requests` with up to `concurrency` of them in flight at once, and
@@ -442,6 +510,15 @@ fn transport(request: &Request, err: ErrorCode) -> Error {
     Error::Other(format!("{} {}: {why}", request.method_name(), request.url))
 }
 
+/// Whole seconds from now until `time` (0 if it has passed), rounded up.
+fn seconds_until(time: SystemTime) -> Option<u32> {
+    let wait = time
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Some(u32::try_from(seconds).unwrap_or(u32::MAX))
+}
+
 fn snippet(text: &str) -> &str {
     const LIMIT: usize = 300;
     match text.char_indices().nth(LIMIT) {
@@ -473,6 +550,66 @@ mod tests {
             form(&[("users", "U1,U2"), ("e", "a b")]),
             "users=U1%2CU2&e=a%20b"
         );
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)]) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    #[test]
+    fn rate_limits_are_told_apart_from_refusals() {
+        assert_eq!(answer(429, &[("retry-after", "7")]).rate_limited(), Some(7));
+        assert_eq!(answer(429, &[]).rate_limited(), Some(1));
+        assert_eq!(
+            answer(403, &[("Retry-After", "30")]).rate_limited(),
+            Some(30)
+        );
+        let exhausted = answer(403, &[("x-ratelimit-remaining", "0")]);
+        assert_eq!(exhausted.rate_limited(), Some(60));
+        let reset = answer(
+            429,
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "2.5")],
+        );
+        assert_eq!(reset.rate_limited(), Some(3));
+        assert_eq!(answer(403, &[]).rate_limited(), None);
+        assert!(matches!(
+            answer(403, &[]).success("read"),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(matches!(
+            answer(403, &[("retry-after", "5")]).success("read"),
+            Err(Error::RateLimited(5))
+        ));
+    }
+
+    #[test]
+    fn retry_after_may_be_an_http_date() {
+        let in_a_minute = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(60));
+        let wait = answer(429, &[("retry-after", &in_a_minute)])
+            .retry_after()
+            .unwrap();
+        assert!((59..=61).contains(&wait), "{wait}");
+        let past = answer(429, &[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        assert_eq!(past.retry_after(), Some(0));
+        let unix = (SystemTime::now() + Duration::from_secs(120))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string();
+        let wait = answer(
+            403,
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &unix)],
+        )
+        .rate_limited()
+        .unwrap();
+        assert!((118..=121).contains(&wait), "{wait}");
     }
 
     #[test]

@@ -28,8 +28,10 @@
 mod config;
 pub mod http;
 mod info;
+mod outcome;
 
 pub use config::Config;
+pub use outcome::{Ledger, Outcome, message};
 
 #[doc(hidden)]
 pub mod bindings {
