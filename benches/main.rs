@@ -10,7 +10,7 @@
 mod fakes;
 
 use allsync::engine::{self, Adapter, AdapterError, ChangeLimit, Rejected, SyncOptions};
-use allsync::runtime::{Grants, Limits, Runtime, Secrets};
+use allsync::runtime::{CacheLocation, Grants, Limits, Runtime, Secrets};
 use fakes::github::FakeGitHub;
 use fakes::google::FakeGoogle;
 use fakes::slack::FakeSlack;
@@ -103,6 +103,14 @@ fn measure<T>(runs: usize, mut work: impl FnMut() -> T) -> Vec<Duration> {
 
 fn times(slower: Duration, faster: Duration) -> String {
     format!("{:.1}x", slower.as_secs_f64() / faster.as_secs_f64())
+}
+
+/// A compiled-component cache in `dir`, sealed with the benchmarks' own key beside it.
+fn cache_at(dir: &Path) -> CacheLocation {
+    CacheLocation {
+        dir: dir.to_path_buf(),
+        key: dir.with_extension("key"),
+    }
 }
 
 fn root() -> PathBuf {
@@ -270,7 +278,7 @@ fn start_up(runtime: &tokio::runtime::Runtime, table: &mut Table) {
     ] {
         let file = component(name);
         let load = |cache: &Path| {
-            let wasm = Runtime::new(Some(cache.to_path_buf()), false).unwrap();
+            let wasm = Runtime::new(Some(&cache_at(cache)), false).unwrap();
             runtime.block_on(wasm.load(&file)).unwrap();
         };
         let compile = measure(compiles, || load(tempfile::tempdir().unwrap().path()));
@@ -293,7 +301,7 @@ fn start_up(runtime: &tokio::runtime::Runtime, table: &mut Table) {
         );
     }
     let warm = root().join("target/bench-cache");
-    let wasm = Runtime::new(Some(warm), false).unwrap();
+    let wasm = Runtime::new(Some(&cache_at(&warm)), false).unwrap();
     let plugin = runtime.block_on(wasm.load(&component("file"))).unwrap();
     let config = pairs(&[("path", "people.txt")]);
     let instantiate = measure(20, || {
@@ -351,7 +359,7 @@ fn plan_three_adapters(table: &mut Table) {
 }
 
 fn boundary(runtime: &tokio::runtime::Runtime, table: &mut Table) {
-    let wasm = Runtime::new(Some(root().join("target/bench-cache")), false).unwrap();
+    let wasm = Runtime::new(Some(&cache_at(&root().join("target/bench-cache"))), false).unwrap();
     let plugin = runtime.block_on(wasm.load(&component("numbered"))).unwrap();
     for count in [100_000, 1_000_000] {
         let config = pairs(&[("count", &count.to_string()), ("upper_every", "10")]);
@@ -398,7 +406,7 @@ fn diff(table: &mut Table) {
         None,
     );
     let options = SyncOptions {
-        max_changes: Some(ChangeLimit::Percent(100.0)),
+        max_changes: Some(ChangeLimit::parse("100%").expect("a valid limit")),
         ..SyncOptions::default()
     };
     let ours = measure(5, || {

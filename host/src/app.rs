@@ -6,11 +6,12 @@ use crate::config::{Config, ConfigError, DirectoryConfig, Endpoint, Job};
 use crate::conformance::{self, Check};
 use crate::engine::{self, Action, AdapterError, JobReport};
 use crate::runtime::{
-    Catalog, DirectoryGrant, Grants, HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime,
-    RuntimeError, Secrets, WasmAdapter,
+    CacheLocation, Catalog, DirectoryGrant, GrantAdvice, Grants, HttpGrant, Limits, OriginPattern,
+    Pins, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -20,7 +21,7 @@ pub struct Locations {
     /// `--plugins-dir`: overrides the config's `plugins_dir` and `./plugins`.
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled components are cached; `None` disables the cache.
-    pub cache_dir: Option<PathBuf>,
+    pub cache: Option<CacheLocation>,
 }
 
 /// Why a command could not run at all.
@@ -40,6 +41,9 @@ pub enum AppError {
     /// No adapter (or more than one) has the name asked for.
     #[error("{0}")]
     UnknownAdapter(String),
+    /// What the command line gave cannot be used.
+    #[error("{0}")]
+    Invalid(String),
     /// The plugins folder or an adapter file could not be read or loaded.
     #[error(transparent)]
     Plugin(#[from] RuntimeError),
@@ -68,8 +72,10 @@ pub struct InstanceReport {
     pub http: Vec<String>,
     /// The directory it sees as `/`, if any.
     pub directory: Option<PathBuf>,
-    /// Whether it may write there.
+    /// Whether it may write there in this run.
     pub writable: bool,
+    /// Whether it may write there in a sync (a plan writes nowhere).
+    pub writable_in_sync: bool,
     /// Its resource limits.
     pub limits: Limits,
     /// HTTP requests the host retried for it (429, 502/503/504, failed connections).
@@ -92,6 +98,34 @@ struct Instance<'a> {
     limits: Limits,
     config: Vec<(String, String)>,
     secrets: Secrets,
+    list: ListKey,
+    writable_in_sync: bool,
+}
+
+/// The list an instance reads or writes, as far as allsync can tell: the
+/// adapter, its config with the secret values left out (two tokens for one
+/// group are still one group), and its directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ListKey {
+    adapter: String,
+    config: Vec<(String, String)>,
+    directory: Option<PathBuf>,
+}
+
+impl ListKey {
+    /// What instances that must not run side by side share: the folder, for
+    /// instances with one (files in one folder may be links to each other,
+    /// or spelt two ways), else the list itself.
+    fn lock(&self) -> ListKey {
+        match &self.directory {
+            Some(directory) => ListKey {
+                adapter: String::new(),
+                config: Vec::new(),
+                directory: Some(directory.clone()),
+            },
+            None => self.clone(),
+        }
+    }
 }
 
 impl Instance<'_> {
@@ -118,6 +152,7 @@ impl Instance<'_> {
                 .directory
                 .as_ref()
                 .is_some_and(|directory| directory.writable),
+            writable_in_sync: self.writable_in_sync,
             limits: self.limits.clone(),
             retries,
         }
@@ -143,7 +178,7 @@ impl Session {
                 )
                 .any(|endpoint| endpoint.limits.fuel.is_some())
         });
-        let runtime = Runtime::new(locations.cache_dir.clone(), fuel)?;
+        let runtime = Runtime::new(locations.cache.as_ref(), fuel)?;
         let catalog = Catalog::scan(&runtime, &plugins_dir).await?;
         let pins = Pins::new(config.resolve.clone());
         let session = Session {
@@ -152,12 +187,20 @@ impl Session {
             catalog,
             pins,
         };
-        let problems: Vec<String> = session
+        let mut problems: Vec<String> = session
             .config
             .jobs
             .iter()
-            .flat_map(|job| session.instances(job).err().unwrap_or_default())
+            .flat_map(|job| {
+                session
+                    .instances(job, Action::Apply)
+                    .err()
+                    .unwrap_or_default()
+            })
             .collect();
+        if problems.is_empty() {
+            problems.extend(session.conflicting_destinations());
+        }
         match problems.is_empty() {
             true => Ok(session),
             false => Err(AppError::Mismatch {
@@ -181,8 +224,9 @@ impl Session {
             None => self.config.jobs.iter().collect(),
         };
         let concurrency = self.config.concurrency;
+        let targets = Targets::default();
         let outcomes: Vec<(JobReport, Vec<InstanceReport>)> = stream::iter(jobs)
-            .map(|job| self.run_job(job, action))
+            .map(|job| self.run_job(job, action, &targets))
             .buffered(concurrency)
             .collect()
             .await;
@@ -199,9 +243,14 @@ impl Session {
         })
     }
 
-    async fn run_job(&self, job: &Job, action: Action) -> (JobReport, Vec<InstanceReport>) {
+    async fn run_job(
+        &self,
+        job: &Job,
+        action: Action,
+        targets: &Targets,
+    ) -> (JobReport, Vec<InstanceReport>) {
         let (source, destinations) = self
-            .instances(job)
+            .instances(job, action)
             .expect("checked when the session opened");
         let mut retries = Vec::new();
         let started_source = self.start(&source).await;
@@ -214,11 +263,15 @@ impl Session {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
                 adapter,
+                target: targets.of(&instance.list),
             });
         }
         let report = engine::run_job(
             &job.name,
-            started_source,
+            engine::Source {
+                adapter: started_source,
+                target: targets.of(&source.list),
+            },
             started,
             action,
             self.config.concurrency,
@@ -248,13 +301,50 @@ impl Session {
             .await
     }
 
+    /// Destinations in this config that write the same list and would undo
+    /// each other's changes (one of them removes), each pair as a problem.
+    fn conflicting_destinations(&self) -> Vec<String> {
+        let mut writers: Vec<(ListKey, String, bool)> = Vec::new();
+        let mut problems = Vec::new();
+        for job in &self.config.jobs {
+            let (_, instances) = self
+                .instances(job, Action::Apply)
+                .expect("checked just before");
+            for (destination, instance) in job.destinations.iter().zip(instances) {
+                let removes = job.options_for(destination).mode.removes();
+                for (list, other, other_removes) in &writers {
+                    if *list == instance.list && (removes || *other_removes) {
+                        problems.push(format!(
+                            "{other} and {} write the same list ({} with the same config and directory); \
+                             with removals, each run would undo the other's changes: sync it from one job \
+                             with one source, or make both add-only",
+                            instance.label, list.adapter
+                        ));
+                    }
+                }
+                writers.push((instance.list, instance.label, removes));
+            }
+        }
+        problems
+    }
+
     /// The job's source and destination instances, or every problem found.
+    /// A plan's instances may not write in their directories.
     #[allow(clippy::type_complexity)]
     fn instances<'a>(
         &'a self,
         job: &Job,
+        action: Action,
     ) -> Result<(Instance<'a>, Vec<Instance<'a>>), Vec<String>> {
-        let source = self.instance(&job.source, format!("job `{}` source", job.name), false);
+        let source = self.instance(
+            &job.source,
+            format!("job `{}` source", job.name),
+            Role::Source,
+        );
+        let role = match action {
+            Action::Plan => Role::PlannedDestination,
+            Action::Apply => Role::Destination,
+        };
         let destinations: Vec<Result<Instance, String>> = job
             .destinations
             .iter()
@@ -262,7 +352,7 @@ impl Session {
                 self.instance(
                     &destination.endpoint,
                     format!("job `{}` destination `{}`", job.name, destination.name),
-                    true,
+                    role,
                 )
             })
             .collect();
@@ -283,12 +373,12 @@ impl Session {
         &'a self,
         endpoint: &Endpoint,
         label: String,
-        writes: bool,
+        role: Role,
     ) -> Result<Instance<'a>, String> {
         let fail = |problem: String| format!("{label}: {problem}");
         let plugin = self.catalog.find(&endpoint.adapter).map_err(fail)?;
         let info = &plugin.info;
-        if writes && info.read_only {
+        if role != Role::Source && info.read_only {
             return Err(fail(format!(
                 "the `{}` adapter is read-only: it can only be a source",
                 info.name
@@ -306,13 +396,29 @@ impl Session {
             )));
         }
         check_keys(plugin, endpoint).map_err(fail)?;
-        let grants = grants(plugin, endpoint, &self.pins).map_err(fail)?;
-        let secrets = Secrets::new(
-            info.config
+        let mut grants = grants(plugin, endpoint, &self.pins).map_err(fail)?;
+        let writable_in_sync = role != Role::Source
+            && grants
+                .directory
+                .as_ref()
+                .is_some_and(|directory| directory.writable);
+        if let Some(directory) = grants.directory.as_mut() {
+            directory.writable &= role == Role::Destination;
+        }
+        let secrets = plugin.secrets(&endpoint.config).map_err(fail)?;
+        let list = ListKey {
+            adapter: info.name.clone(),
+            config: endpoint
+                .config
                 .iter()
-                .filter(|key| key.secret)
-                .filter_map(|key| endpoint.config.get(&key.name).cloned()),
-        );
+                .filter(|(name, _)| !plugin.is_secret(name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            directory: grants
+                .directory
+                .as_ref()
+                .map(|directory| canonical(&directory.path)),
+        };
         Ok(Instance {
             label,
             plugin,
@@ -320,8 +426,41 @@ impl Session {
             limits: endpoint.limits.clone(),
             config: endpoint.config.clone().into_iter().collect(),
             secrets,
+            list,
+            writable_in_sync,
         })
     }
+}
+
+/// What an instance is for, which decides what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// It is read from; its directory is read-only.
+    Source,
+    /// It is written to in a sync.
+    Destination,
+    /// A destination in a plan: only read, so its directory is read-only too.
+    PlannedDestination,
+}
+
+/// The [`engine::Target`] of each list in one run, so that instances of
+/// any job that share a list are run one at a time.
+#[derive(Default)]
+struct Targets(std::sync::Mutex<HashMap<ListKey, engine::Target>>);
+
+impl Targets {
+    fn of(&self, list: &ListKey) -> engine::Target {
+        let mut targets = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        targets.entry(list.lock()).or_default().clone()
+    }
+}
+
+/// `path` with links and `..` resolved, so two spellings of one folder are one.
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Every required key is set and every key set is one the adapter knows.
@@ -397,6 +536,7 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint, pins: &Pins) -> Result<Grants, S
         http,
         directory,
         resolve: pins.clone(),
+        advice: GrantAdvice::ConfigFile,
     })
 }
 
@@ -429,7 +569,7 @@ fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
 
 /// Loads the plugins folder for listing.
 pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
-    let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
+    let runtime = Runtime::new(locations.cache.as_ref(), false)?;
     let dir = locations
         .plugins_dir
         .clone()
@@ -441,7 +581,7 @@ pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
 /// from the plugins folder.
 pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppError> {
     if target.ends_with(".wasm") {
-        let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
+        let runtime = Runtime::new(locations.cache.as_ref(), false)?;
         return Ok(runtime.load(Path::new(target)).await?);
     }
     catalog(locations)
@@ -471,7 +611,7 @@ pub async fn test_adapter(
     request: TestRequest,
     locations: &Locations,
 ) -> Result<(Plugin, Vec<Check>), AppError> {
-    let runtime = Runtime::new(locations.cache_dir.clone(), false)?;
+    let runtime = Runtime::new(locations.cache.as_ref(), false)?;
     let plugin = runtime.load(&request.file).await?;
     let endpoint = Endpoint {
         adapter: plugin.info.name.clone(),
@@ -483,10 +623,17 @@ pub async fn test_adapter(
         limits: Limits::default(),
         sha256: None,
     };
-    let grants = grants(&plugin, &endpoint, &Pins::default()).map_err(AppError::UnknownAdapter)?;
+    let grants = Grants {
+        advice: GrantAdvice::CommandLine,
+        ..grants(&plugin, &endpoint, &Pins::default()).map_err(AppError::Invalid)?
+    };
+    let secrets = plugin
+        .secrets(request.config.iter().map(|(name, value)| (name, value)))
+        .map_err(|why| AppError::Invalid(format!("--config: {why}")))?;
     let setup = conformance::Setup {
         config: request.config,
         grants,
+        secrets,
         sandbox: request.sandbox,
         probe: request.probe,
     };

@@ -20,18 +20,20 @@
 use crate::engine::{ChangeLimit, Mode, SyncOptions};
 use crate::runtime::Limits;
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-/// A problem with the config file, saying where.
+/// What is wrong with the config file: every problem found, each saying
+/// where (job, destination, key).
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {message}")]
+#[error("{}: {}", file.display(), problems.join("\n  "))]
 pub struct ConfigError {
     /// The config file.
     pub file: PathBuf,
-    /// What is wrong, and where in the file.
-    pub message: String,
+    /// Each problem, with where in the file it is.
+    pub problems: Vec<String>,
 }
 
 /// A parsed and checked `allsync.toml`.
@@ -100,7 +102,7 @@ pub struct DirectoryConfig {
 }
 
 /// Engine options as written at job or destination level; unset ones inherit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 struct Overrides {
     mode: Option<Mode>,
     case_sensitive: Option<bool>,
@@ -108,6 +110,24 @@ struct Overrides {
     allow_empty_source: Option<bool>,
     ignore: Option<Vec<String>>,
 }
+
+/// The keys of [`Overrides`], allowed in jobs and destinations.
+const OPTION_KEYS: [&str; 5] = [
+    "mode",
+    "case_sensitive",
+    "max_changes",
+    "allow_empty_source",
+    "ignore",
+];
+/// The keys of an adapter instance, in sources and destinations.
+const ENDPOINT_KEYS: [&str; 6] = [
+    "adapter",
+    "config",
+    "allowed_hosts",
+    "directory",
+    "limits",
+    "sha256",
+];
 
 impl Overrides {
     /// `self` where set, else `base`.
@@ -137,19 +157,31 @@ impl Job {
 }
 
 impl Config {
-    /// Reads and checks `file`; `${VAR}` in config values is looked up with `env`.
+    /// Reads and checks `file`; `${VAR}` in config values is looked up with
+    /// `env`. Every problem is reported at once.
     pub fn load(file: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let fail = |message: String| ConfigError {
+        let fail = |problems: Vec<String>| ConfigError {
             file: file.to_path_buf(),
-            message,
+            problems,
         };
-        let text = std::fs::read_to_string(file)
-            .map_err(|err| fail(format!("cannot read it: {err} (pass another file with -c)")))?;
-        let raw: RawFile = toml::from_str(&text).map_err(|err| fail(err.to_string()))?;
-        let base = file.parent().unwrap_or(Path::new("."));
-        let mut config = raw.check(base, &env).map_err(fail)?;
-        config.file = file.to_path_buf();
-        Ok(config)
+        let text = std::fs::read_to_string(file).map_err(|err| {
+            fail(vec![format!(
+                "cannot read it: {err} (pass another file with -c)"
+            )])
+        })?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|err| fail(vec![syntax_error(&text, &err)]))?;
+        let mut context = Context {
+            base: file.parent().unwrap_or(Path::new(".")),
+            env: &env,
+            limits: toml::Table::new(),
+            problems: RefCell::default(),
+        };
+        let config = context.file(file, &table);
+        match context.problems.into_inner() {
+            problems if problems.is_empty() => Ok(config.expect("no problems, so a config")),
+            problems => Err(fail(problems)),
+        }
     }
 
     /// The job named `name`, or an error listing the job names.
@@ -164,226 +196,347 @@ impl Config {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    plugins_dir: Option<PathBuf>,
-    #[serde(default)]
-    limits: toml::Table,
-    #[serde(default)]
-    resolve: HashMap<String, IpAddr>,
-    concurrency: Option<usize>,
-    #[serde(default)]
-    sync: Vec<RawJob>,
-}
-
-#[derive(Deserialize)]
-struct RawJob {
-    name: Option<String>,
-    source: Option<RawSource>,
-    #[serde(default, rename = "destination")]
-    destinations: Vec<RawDestination>,
-    #[serde(flatten)]
-    options: Overrides,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawSource {
-    #[serde(flatten)]
-    endpoint: RawEndpoint,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawDestination {
-    name: Option<String>,
-    #[serde(flatten)]
-    endpoint: RawEndpoint,
-    #[serde(flatten)]
-    options: Overrides,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawEndpoint {
-    adapter: Option<String>,
-    #[serde(default)]
-    config: BTreeMap<String, toml::Value>,
-    allowed_hosts: Option<Vec<String>>,
-    directory: Option<DirectoryConfig>,
-    #[serde(default)]
-    limits: toml::Table,
-    sha256: Option<String>,
+/// Where a TOML syntax error is, and what it is, without quoting the line:
+/// the line may hold a secret.
+fn syntax_error(text: &str, err: &toml::de::Error) -> String {
+    let place = err.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        format!("line {line}, column {column}: ")
+    });
+    format!(
+        "{}not valid TOML: {}",
+        place.unwrap_or_default(),
+        err.message().trim_end()
+    )
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// What every endpoint is checked against: the file's folder, the
-/// environment, and the file-wide `[limits]`.
+/// What every part of the file is checked against (the file's folder, the
+/// environment, the file-wide `[limits]`), and the problems found so far.
 struct Context<'a> {
     base: &'a Path,
     env: Env<'a>,
-    limits: &'a toml::Table,
+    limits: toml::Table,
+    problems: RefCell<Vec<String>>,
 }
 
-impl RawFile {
-    fn check(self, base: &Path, env: Env) -> Result<Config, String> {
-        limits(&self.limits, &toml::Table::new()).map_err(|err| format!("[limits]: {err}"))?;
-        let context = Context {
-            base,
-            env,
-            limits: &self.limits,
+/// A TOML table being checked, and where it is in the file, for messages.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    table: &'a toml::Table,
+    name: &'a str,
+}
+
+impl Context<'_> {
+    fn problem(&self, place: &str, problem: impl Into<String>) {
+        let problem = problem.into();
+        self.problems.borrow_mut().push(match place {
+            "" => problem,
+            place => format!("{place}: {problem}"),
+        });
+    }
+
+    /// The value of `key` in `at` as a `T`, if set; a value of the wrong
+    /// kind is a problem at that key.
+    fn value<T: serde::de::DeserializeOwned>(&self, at: Place, key: &str) -> Option<T> {
+        let value = at.table.get(key)?;
+        T::deserialize(value.clone())
+            .inspect_err(|err| {
+                self.problem(at.name, format!("`{key}`: {}", err.to_string().trim_end()))
+            })
+            .ok()
+    }
+
+    /// Every key in `at` that is not one of `known` is a problem.
+    fn known_keys(&self, at: Place, known: &[&str]) {
+        for key in at.table.keys().filter(|key| !known.contains(&key.as_str())) {
+            self.problem(
+                at.name,
+                format!("unknown key `{key}` (known here: {})", known.join(", ")),
+            );
+        }
+    }
+
+    /// The table at `key` in `at`, if it is one.
+    fn table<'t>(&self, at: Place<'t>, key: &str) -> Option<&'t toml::Table> {
+        match at.table.get(key)? {
+            toml::Value::Table(table) => Some(table),
+            other => {
+                self.problem(
+                    at.name,
+                    format!("`{key}` must be a table, not {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn file(&mut self, file: &Path, table: &toml::Table) -> Option<Config> {
+        let at = Place { table, name: "" };
+        self.known_keys(
+            at,
+            &["plugins_dir", "limits", "resolve", "concurrency", "sync"],
+        );
+        if let Some(global) = self.table(at, "limits") {
+            match limits(global, &toml::Table::new()) {
+                Ok(_) => self.limits = global.clone(),
+                Err(err) => self.problem("[limits]", err),
+            }
+        }
+        let plugins_dir: Option<PathBuf> = self.value(at, "plugins_dir");
+        let resolve: HashMap<String, IpAddr> = self.value(at, "resolve").unwrap_or_default();
+        let concurrency = match self.value::<usize>(at, "concurrency") {
+            Some(0) => {
+                self.problem("", "`concurrency` must be at least 1");
+                None
+            }
+            Some(n) => Some(n),
+            None => Some(4),
         };
-        if self.sync.is_empty() {
-            return Err("no [[sync]] jobs: add at least one (see README, Configuration)".into());
+        let jobs = self.jobs(at);
+        Some(Config {
+            file: file.to_path_buf(),
+            plugins_dir: plugins_dir.map(|dir| self.base.join(dir)),
+            resolve,
+            concurrency: concurrency?,
+            jobs: jobs?,
+        })
+    }
+
+    fn jobs(&self, at: Place) -> Option<Vec<Job>> {
+        let tables: Vec<&toml::Table> = match at.table.get("sync") {
+            None => Vec::new(),
+            Some(toml::Value::Array(jobs)) => {
+                jobs.iter().filter_map(toml::Value::as_table).collect()
+            }
+            Some(other) => {
+                self.problem(
+                    "",
+                    format!("`sync` must be [[sync]] tables, not {}", other.type_str()),
+                );
+                return None;
+            }
+        };
+        if tables.is_empty() {
+            self.problem(
+                "",
+                "no [[sync]] jobs: add at least one (see README, Configuration)",
+            );
+            return None;
         }
         let mut jobs: Vec<Job> = Vec::new();
-        for (index, raw) in self.sync.into_iter().enumerate() {
-            let where_ = match &raw.name {
-                Some(name) => format!("job `{name}`"),
-                None => format!("[[sync]] #{}", index + 1),
-            };
-            let job = raw
-                .check(&context)
-                .map_err(|err| format!("{where_}: {err}"))?;
-            if jobs.iter().any(|other| other.name == job.name) {
-                return Err(format!(
-                    "two jobs are named `{}`: job names must be unique",
-                    job.name
-                ));
+        let mut complete = true;
+        for (index, table) in tables.into_iter().enumerate() {
+            match self.job(index, table) {
+                Some(job) if jobs.iter().any(|other| other.name == job.name) => {
+                    self.problem(
+                        "",
+                        format!(
+                            "two jobs are named `{}`: job names must be unique",
+                            job.name
+                        ),
+                    );
+                }
+                Some(job) => jobs.push(job),
+                None => complete = false,
             }
-            jobs.push(job);
         }
-        Ok(Config {
-            file: PathBuf::new(),
-            plugins_dir: self.plugins_dir.map(|dir| base.join(dir)),
-            resolve: self.resolve,
-            concurrency: match self.concurrency {
-                Some(0) => return Err("concurrency must be at least 1".into()),
-                Some(n) => n,
-                None => 4,
-            },
-            jobs,
+        complete.then_some(jobs)
+    }
+
+    fn job(&self, index: usize, table: &toml::Table) -> Option<Job> {
+        let name: Option<String> = self
+            .value(Place { table, name: "" }, "name")
+            .filter(|name: &String| !name.trim().is_empty());
+        let place = match &name {
+            Some(name) => format!("job `{name}`"),
+            None => format!("[[sync]] number {}", index + 1),
+        };
+        let at = Place {
+            table,
+            name: &place,
+        };
+        let mut known = vec!["name", "source", "destination"];
+        known.extend(OPTION_KEYS);
+        self.known_keys(at, &known);
+        if name.is_none() {
+            self.problem(&place, "every job needs a `name`");
+        }
+        let options = self.options(at);
+        let source = match self.table(at, "source") {
+            Some(source) => self.endpoint(Place {
+                table: source,
+                name: &format!("{place} source"),
+            }),
+            None => {
+                self.problem(&place, "no [sync.source]: say where the things come from");
+                None
+            }
+        };
+        let destinations = self.destinations(at);
+        Some(Job {
+            name: name?,
+            source: source?,
+            destinations: destinations?,
+            options: options?,
         })
     }
-}
 
-impl RawJob {
-    fn check(self, context: &Context) -> Result<Job, String> {
-        no_unknown_keys(
-            &self.unknown,
-            "mode, case_sensitive, max_changes, allow_empty_source, ignore, source, destination",
-        )?;
-        let name = self
-            .name
-            .filter(|name| !name.trim().is_empty())
-            .ok_or("every job needs a `name`")?;
-        let source = self
-            .source
-            .ok_or("no [sync.source]: say where the things come from")?;
-        no_unknown_keys(
-            &source.unknown,
-            "adapter, config, allowed_hosts, directory, limits, sha256",
-        )
-        .map_err(|err| format!("source: {err}"))?;
-        let source = source
-            .endpoint
-            .check(context)
-            .map_err(|err| format!("source: {err}"))?;
-        if self.destinations.is_empty() {
-            return Err("no [[sync.destination]]: say where the things go".into());
+    fn destinations(&self, job: Place) -> Option<Vec<Destination>> {
+        let tables: Vec<&toml::Table> = match job.table.get("destination") {
+            None => Vec::new(),
+            Some(toml::Value::Array(list)) => {
+                list.iter().filter_map(toml::Value::as_table).collect()
+            }
+            Some(other) => {
+                self.problem(
+                    job.name,
+                    format!(
+                        "`destination` must be [[sync.destination]] tables, not {}",
+                        other.type_str()
+                    ),
+                );
+                return None;
+            }
+        };
+        if tables.is_empty() {
+            self.problem(job.name, "no [[sync.destination]]: say where the things go");
+            return None;
         }
         let mut destinations: Vec<Destination> = Vec::new();
-        for raw in self.destinations {
-            let destination = raw.check(context)?;
-            if destinations
-                .iter()
-                .any(|other| other.name == destination.name)
-            {
-                return Err(format!(
-                    "two destinations are named `{}`: give each a distinct `name`",
-                    destination.name
-                ));
+        let mut complete = true;
+        for table in tables {
+            match self.destination(job.name, table) {
+                Some(destination) if destinations.iter().any(|d| d.name == destination.name) => {
+                    self.problem(
+                        job.name,
+                        format!(
+                            "two destinations are named `{}`: give each a distinct `name`",
+                            destination.name
+                        ),
+                    );
+                }
+                Some(destination) => destinations.push(destination),
+                None => complete = false,
             }
-            destinations.push(destination);
         }
-        Ok(Job {
-            name,
-            source,
-            destinations,
-            options: self.options,
-        })
+        complete.then_some(destinations)
     }
-}
 
-impl RawDestination {
-    fn check(self, context: &Context) -> Result<Destination, String> {
-        let label = self
-            .name
-            .clone()
-            .or_else(|| self.endpoint.adapter.clone())
-            .unwrap_or_default();
-        let where_ = |err: String| format!("destination `{label}`: {err}");
-        no_unknown_keys(
-            &self.unknown,
-            "name, adapter, config, allowed_hosts, directory, limits, sha256, mode, case_sensitive, max_changes, \
-             allow_empty_source, ignore",
-        )
-        .map_err(where_)?;
-        let endpoint = self.endpoint.check(context).map_err(where_)?;
-        Ok(Destination {
-            name: self.name.unwrap_or_else(|| endpoint.adapter.clone()),
-            endpoint,
-            options: self.options,
-        })
-    }
-}
-
-impl RawEndpoint {
-    fn check(self, context: &Context) -> Result<Endpoint, String> {
-        let adapter = self
-            .adapter
-            .filter(|name| !name.is_empty())
-            .ok_or("`adapter` is missing")?;
-        let config = self
-            .config
-            .into_iter()
-            .map(|(key, value)| {
-                let value = config_value(&value)
-                    .and_then(|value| expand_env(&value, context.env))
-                    .map_err(|err| format!("config key `{key}`: {err}"))?;
-                Ok((key, value))
-            })
-            .collect::<Result<_, String>>()?;
-        let directory = self.directory.map(|mut directory| {
-            directory.path = context.base.join(&directory.path);
-            directory
-        });
-        let limits =
-            limits(context.limits, &self.limits).map_err(|err| format!("limits: {err}"))?;
-        let sha256 = match self.sha256 {
-            Some(hash) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Some(hash.to_ascii_lowercase())
-            }
-            Some(hash) => {
-                return Err(format!(
-                    "sha256 = {hash:?} is not 64 hex digits (see `allsync plugins inspect`)"
-                ));
-            }
-            None => None,
+    fn destination(&self, job: &str, table: &toml::Table) -> Option<Destination> {
+        let unnamed = Place { table, name: job };
+        let name: Option<String> = self.value(unnamed, "name");
+        let adapter = table.get("adapter").and_then(toml::Value::as_str);
+        let place = format!(
+            "{job} destination `{}`",
+            name.as_deref().or(adapter).unwrap_or("(unnamed)")
+        );
+        let at = Place {
+            table,
+            name: &place,
         };
-        Ok(Endpoint {
-            adapter,
+        let mut known = vec!["name"];
+        known.extend(ENDPOINT_KEYS);
+        known.extend(OPTION_KEYS);
+        self.known_keys(at, &known);
+        let options = self.options(at);
+        let endpoint = self.endpoint_keys(at)?;
+        Some(Destination {
+            name: name.unwrap_or_else(|| endpoint.adapter.clone()),
+            endpoint,
+            options: options?,
+        })
+    }
+
+    fn options(&self, at: Place) -> Option<Overrides> {
+        let problems = self.problems.borrow().len();
+        let options = Overrides {
+            mode: self.value(at, "mode"),
+            case_sensitive: self.value(at, "case_sensitive"),
+            max_changes: self.value(at, "max_changes"),
+            allow_empty_source: self.value(at, "allow_empty_source"),
+            ignore: self.value(at, "ignore"),
+        };
+        (self.problems.borrow().len() == problems).then_some(options)
+    }
+
+    fn endpoint(&self, at: Place) -> Option<Endpoint> {
+        self.known_keys(at, &ENDPOINT_KEYS);
+        self.endpoint_keys(at)
+    }
+
+    /// The adapter instance in `at`, whose unknown keys were checked by the caller.
+    fn endpoint_keys(&self, at: Place) -> Option<Endpoint> {
+        let problems = self.problems.borrow().len();
+        let adapter: Option<String> = self
+            .value(at, "adapter")
+            .filter(|name: &String| !name.is_empty());
+        if adapter.is_none() && !at.table.contains_key("adapter") {
+            self.problem(at.name, "`adapter` is missing");
+        }
+        let config = self.config_values(at);
+        let allowed_hosts = self.value(at, "allowed_hosts");
+        let directory = self
+            .value::<DirectoryConfig>(at, "directory")
+            .map(|mut directory| {
+                directory.path = self.base.join(&directory.path);
+                directory
+            });
+        let local = self.table(at, "limits").cloned().unwrap_or_default();
+        let limits = limits(&self.limits, &local)
+            .inspect_err(|err| self.problem(at.name, format!("`limits`: {err}")))
+            .ok();
+        let sha256 = self.value::<String>(at, "sha256").and_then(|hash| {
+            match hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                true => Some(hash.to_ascii_lowercase()),
+                false => {
+                    self.problem(
+                        at.name,
+                        format!(
+                            "sha256 = {hash:?} is not 64 hex digits (see `allsync plugins inspect`)"
+                        ),
+                    );
+                    None
+                }
+            }
+        });
+        if self.problems.borrow().len() > problems {
+            return None;
+        }
+        Some(Endpoint {
+            adapter: adapter?,
             config,
-            allowed_hosts: self.allowed_hosts,
+            allowed_hosts,
             directory,
-            limits,
+            limits: limits?,
             sha256,
         })
+    }
+
+    /// The adapter's config table, each value a string with `${NAME}` expanded.
+    fn config_values(&self, at: Place) -> BTreeMap<String, String> {
+        let Some(table) = self.table(at, "config") else {
+            return BTreeMap::new();
+        };
+        table
+            .iter()
+            .filter_map(|(key, value)| {
+                config_value(value)
+                    .and_then(|value| expand_env(&value, self.env))
+                    .inspect_err(|err| self.problem(at.name, format!("config key `{key}`: {err}")))
+                    .ok()
+                    .map(|value| (key.clone(), value))
+            })
+            .collect()
     }
 }
 
@@ -391,14 +544,8 @@ impl RawEndpoint {
 fn limits(global: &toml::Table, local: &toml::Table) -> Result<Limits, String> {
     let mut merged = global.clone();
     merged.extend(local.clone());
-    Limits::deserialize(toml::Value::Table(merged)).map_err(|err| err.to_string())
-}
-
-fn no_unknown_keys(unknown: &BTreeMap<String, toml::Value>, known: &str) -> Result<(), String> {
-    match unknown.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(format!("unknown key `{key}` (known here: {known})")),
-    }
+    Limits::deserialize(toml::Value::Table(merged))
+        .map_err(|err| err.to_string().trim_end().to_string())
 }
 
 /// A config value as the string handed to the adapter.
@@ -460,7 +607,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::load(file.path(), |name| vars.get(name).cloned()).map_err(|err| err.message)
+        Config::load(file.path(), |name| vars.get(name).cloned())
+            .map_err(|err| err.problems.join("\n"))
     }
 
     const MINIMAL: &str = r#"
@@ -515,7 +663,7 @@ mod tests {
             (a.mode, a.max_changes, a.ignore.clone()),
             (
                 Mode::AddOnly,
-                Some(ChangeLimit::Percent(10.0)),
+                Some(ChangeLimit::parse("10%").unwrap()),
                 vec!["bot@x.com".to_string()]
             )
         );
@@ -556,12 +704,77 @@ mod tests {
             load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = \"lots\""))
                 .unwrap_err();
         assert!(
-            err.contains("max_changes must be a count like 25 or a percentage"),
+            err.contains("job `team`: `max_changes`: max_changes must be a whole count like 25 or a percentage"),
             "{err}"
         );
         let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = -2"))
             .unwrap_err();
         assert!(err.contains("cannot be negative"), "{err}");
+        let err = load(&MINIMAL.replace("name = \"team\"", "name = \"team\"\nmax_changes = 2.5"))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "job `team`: `max_changes`: max_changes = 2.5 is not a whole count: write a count like 25, \
+             or a percentage in quotes like \"2.5%\""
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_at_its_key() {
+        let text = r#"
+            concurrency = 0
+            [[sync]]
+            name = "a"
+            mode = "sync-all"
+            [sync.source]
+            adapter = "file"
+            config = { path = ["x"] }
+            [[sync.destination]]
+            name = "one"
+            adapter = "file"
+            case_sensitive = "yes"
+            [[sync.destination]]
+            name = "two"
+            adapter = "file"
+            max_changes = 2.5
+            [[sync]]
+            name = "b"
+            [sync.source]
+            adapter = "file"
+            limits = { memroy_mb = 1 }
+            [[sync.destination]]
+            adapter = "file"
+            directory = { path = "d", writeable = true }
+        "#;
+        let problems: Vec<String> = load(text).unwrap_err().lines().map(String::from).collect();
+        let expected = [
+            "`concurrency` must be at least 1",
+            "job `a`: `mode`: unknown variant `sync-all`",
+            "job `a` source: config key `path`: must be a string, number or boolean, not array",
+            "job `a` destination `one`: `case_sensitive`: invalid type: string \"yes\", expected a boolean",
+            "job `a` destination `two`: `max_changes`: max_changes = 2.5 is not a whole count",
+            "job `b` source: `limits`: unknown field `memroy_mb`",
+            "job `b` destination `file`: `directory`: unknown field `writeable`",
+        ];
+        for expected in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(expected)),
+                "{expected:?} not in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_syntax_error_says_where_without_quoting_the_line() {
+        let text = MINIMAL.replace(
+            "config = { path = \"team.txt\" }",
+            "config = { path = \"team.txt\", token = \"xoxb-1111-REAL-TOKEN\" ",
+        );
+        let err = load(&text).unwrap_err();
+        assert!(err.starts_with("line 9, column"), "{err}");
+        assert!(err.contains("not valid TOML"), "{err}");
+        assert!(!err.contains("REAL-TOKEN"), "{err}");
     }
 
     #[test]
@@ -576,7 +789,7 @@ mod tests {
             "x-s3cret-${LITERAL}"
         );
         let err = load(&text).unwrap_err();
-        assert!(err.contains("job `team`: destination `file`: config key `token`: refers to ${TOKEN}, which is not set"), "{err}");
+        assert!(err.contains("job `team` destination `file`: config key `token`: refers to ${TOKEN}, which is not set"), "{err}");
     }
 
     #[test]

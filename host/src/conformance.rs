@@ -20,6 +20,8 @@ pub struct Setup {
     pub config: Vec<(String, String)>,
     /// What the adapter instance may reach.
     pub grants: Grants,
+    /// The secret values in `config`, redacted from all the adapter says.
+    pub secrets: Secrets,
     /// Whether the target may be changed, so `add` and `remove` are tested.
     pub sandbox: bool,
     /// The thing `add` and `remove` are tested with.
@@ -103,19 +105,6 @@ async fn start(
     setup: &Setup,
     config: &[(String, String)],
 ) -> Result<WasmAdapter, AdapterError> {
-    let secrets = Secrets::new(
-        plugin
-            .info
-            .config
-            .iter()
-            .filter(|key| key.secret)
-            .filter_map(|key| {
-                config
-                    .iter()
-                    .find(|(name, _)| *name == key.name)
-                    .map(|(_, value)| value.clone())
-            }),
-    );
     let label = format!("{} under test", plugin.info.name);
     runtime
         .start(
@@ -124,7 +113,7 @@ async fn start(
             &setup.grants,
             &Limits::default(),
             config,
-            secrets,
+            setup.secrets.clone(),
         )
         .await
 }

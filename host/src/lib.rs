@@ -7,6 +7,7 @@
 //! - [`conformance`], the checks behind `allsync test-adapter`;
 //! - [`scaffold`], `allsync new`;
 //! - [`app`], config, runtime and engine put together for the CLI;
+//! - [`text`], what in adapters' text cannot be shown or compared safely;
 //! - [`cli`], the `allsync` command.
 
 pub mod app;
@@ -16,3 +17,4 @@ pub mod conformance;
 pub mod engine;
 pub mod runtime;
 pub mod scaffold;
+pub mod text;

@@ -77,6 +77,10 @@ const RUST: &[Template] = &[
     template!("vendor/allsync-sdk/src/config.rs", "sdk/rust/src/config.rs"),
     template!("vendor/allsync-sdk/src/http.rs", "sdk/rust/src/http.rs"),
     template!("vendor/allsync-sdk/src/info.rs", "sdk/rust/src/info.rs"),
+    template!(
+        "vendor/allsync-sdk/src/outcome.rs",
+        "sdk/rust/src/outcome.rs"
+    ),
 ];
 
 const PYTHON: &[Template] = &[

@@ -7,6 +7,13 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha256(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 const CONFIG: &str = r#"
 [[sync]]
 name = "team"
@@ -180,12 +187,14 @@ fn a_second_run_loads_compiled_adapters_from_the_cache() {
     }
     let third = workspace.run(&["plan"]).expect_code(0);
     assert!(
-        third.stderr.contains("is unusable: checksum mismatch"),
+        third
+            .stderr
+            .contains("is unusable: its seal does not match"),
         "{}",
         third.stderr
     );
-    // An entry whose checksum holds but whose contents another engine wrote
-    // (here: not a compiled component at all) is refused by wasmtime's checks.
+    // An entry with a checksum that holds, but no seal of this user's key
+    // (here: not a compiled component at all), is never deserialised.
     for entry in std::fs::read_dir(workspace.path("cache")).unwrap() {
         let path = entry.unwrap().path();
         let foreign = b"compiled by some other wasmtime".to_vec();
@@ -193,8 +202,93 @@ fn a_second_run_loads_compiled_adapters_from_the_cache() {
         std::fs::write(&path, [foreign, checksum].concat()).unwrap();
     }
     let fourth = workspace.run(&["plan"]).expect_code(0);
-    assert!(fourth.stderr.contains("is unusable:"), "{}", fourth.stderr);
+    assert!(
+        fourth
+            .stderr
+            .contains("is unusable: its seal does not match"),
+        "{}",
+        fourth.stderr
+    );
     assert!(fourth.stderr.contains("compiling"), "{}", fourth.stderr);
+}
+
+/// The cache entry of the component at `plugin`, in `cache`.
+fn entry_of(cache: &std::path::Path, plugin: &std::path::Path) -> std::path::PathBuf {
+    let sha = sha256_hex(&std::fs::read(plugin).unwrap());
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(&sha)
+        })
+        .expect("an entry for the component")
+}
+
+#[test]
+fn a_cache_entry_copied_under_another_components_name_never_runs_as_it() {
+    let workspace = Workspace::with_adapters(&["file", "github-team"]).with_own_cache();
+    workspace.run(&["plugins", "list"]).expect_code(0);
+    let cache = workspace.path("cache");
+    let github = entry_of(&cache, &workspace.plugins().join("github-team.wasm"));
+    let file = entry_of(&cache, &workspace.plugins().join("file.wasm"));
+    std::fs::copy(&github, &file).unwrap();
+    let run = workspace.run(&["plugins", "list", "--json"]).expect_code(0);
+    let names: Vec<String> = run.json()["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|plugin| plugin["info"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["file", "github-team"],
+        "file.wasm is still file: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is unusable: its seal does not match"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_cache_folder_others_may_write_in_or_owned_by_someone_else_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = workspace(CONFIG).with_own_cache();
+    workspace.run(&["plan"]).expect_code(0);
+    let cache = workspace.path("cache");
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "created private"
+    );
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let run = workspace.run(&["plan"]).expect_code(0);
+    assert!(
+        run.stderr
+            .contains("not using the compiled-component cache")
+            && run
+                .stderr
+                .contains("is writable by others (mode 775): run `chmod go-w"),
+        "{}",
+        run.stderr
+    );
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&cache, Some(65534), None).unwrap();
+        let run = workspace.run(&["plan"]).expect_code(0);
+        assert!(
+            run.stderr.contains("is owned by user 65534, not by you"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
@@ -275,5 +369,10 @@ fn plan_shows_the_effective_grants_of_each_instance() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains(" (read-write)\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(" (read-only in a plan; read-write in a sync)\n"),
+        "a plan cannot write, even where a sync may: {}",
+        run.stdout
+    );
 }

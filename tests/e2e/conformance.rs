@@ -72,7 +72,7 @@ fn the_slack_adapters_pass() {
 
 #[test]
 fn the_github_adapter_passes() {
-    let github = FakeGitHub::start("ghp_kit", "acme", &["alice", "probe"]);
+    let github = FakeGitHub::start("ghp_kit-token", "acme", &["alice", "probe"]);
     github.team("devs", &["alice"]);
     let api = format!("api_url={}", github.api_url());
     let host = format!("http://{}", github.addr);
@@ -81,7 +81,7 @@ fn the_github_adapter_passes() {
         "github-team",
         &[
             "--config",
-            "token=ghp_kit",
+            "token=ghp_kit-token",
             "--config",
             "org=acme",
             "--config",
@@ -119,7 +119,7 @@ fn the_google_adapter_passes() {
 
 #[test]
 fn the_http_probe_test_adapter_passes() {
-    let server = ListServer::start(&["ada@example.com"], "t0ken");
+    let server = ListServer::start(&["ada@example.com"], "t0ken-kit");
     let url = format!("url={}", server.url());
     passes(kit(
         "http-probe",
@@ -127,11 +127,36 @@ fn the_http_probe_test_adapter_passes() {
             "--config",
             &url,
             "--config",
-            "token=t0ken",
+            "token=t0ken-kit",
             "--allow-host",
             &server.url(),
         ],
     ));
+}
+
+#[test]
+fn a_request_the_kit_did_not_grant_says_which_flag_grants_it() {
+    let server = ListServer::start(&["ada@example.com"], "t0ken-kit");
+    let url = format!("url={}", server.url());
+    let run = kit(
+        "http-probe",
+        &["--config", &url, "--config", "token=t0ken-kit"],
+    )
+    .expect_code(4);
+    assert!(
+        run.stdout.contains(&format!(
+            "that origin is not granted to it; pass --allow-host {}:{} to allow it",
+            server.url(),
+            server.addr.port()
+        )) || run.stdout.contains(&format!(
+            "that origin is not granted to it; pass --allow-host {} to allow it",
+            server.url()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("allsync.toml"), "{}", run.stdout);
+    assert_eq!(server.requests(), 0);
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn plan_shows_every_change_and_changes_nothing() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("Plan: 4 changes to 2 destination(s)"),
+        run.stdout.contains("Plan: 4 changes to 2 destinations"),
         "{}",
         run.stdout
     );
@@ -201,5 +201,133 @@ fn a_read_only_grant_stops_writes_and_the_file_stays_whole() {
             .contains("roster (add-remove): 2 added, 0 removed"),
         "the other destination still synced: {}",
         run.stdout
+    );
+}
+
+/// A config of two jobs, each syncing its own source file in `mode` into a
+/// destination named team: `destination` (its adapter, directory and config lines).
+fn two_jobs_into_one_list(mode: &str, destination: &str) -> String {
+    let job = |name: &str, source: &str| {
+        format!(
+            "[[sync]]\nname = \"{name}\"\nmode = \"{mode}\"\n[sync.source]\nadapter = \"file\"\n\
+             directory = {{ path = \".\" }}\nconfig = {{ path = \"{source}\" }}\n\
+             [[sync.destination]]\nname = \"team\"\n{destination}\n"
+        )
+    };
+    format!(
+        "{}{}",
+        job("first", "first.txt"),
+        job("second", "second.txt")
+    )
+}
+
+const TEAM_FILE: &str = "adapter = \"file\"\ndirectory = { path = \".\", writable = true }\n\
+                         config = { path = \"team.txt\" }";
+
+#[test]
+fn two_jobs_adding_to_one_file_at_once_lose_no_update() {
+    let workspace = Workspace::with_adapters(&["file"]);
+    let people = |prefix: &str| -> String {
+        (0..20_000)
+            .map(|n| format!("{prefix}{n}@example.com\n"))
+            .collect()
+    };
+    workspace
+        .write("first.txt", &people("first"))
+        .write("second.txt", &people("second"))
+        .write("team.txt", "")
+        .write(
+            "allsync.toml",
+            &two_jobs_into_one_list("add-only", TEAM_FILE),
+        );
+    let run = workspace.run(&["sync"]).expect_code(0);
+    assert!(
+        run.stdout
+            .contains("Sync: 40000 changes applied to 2 destinations."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(workspace.read("team.txt").lines().count(), 40_000);
+    let again = workspace
+        .run(&["plan", "--detailed-exitcode"])
+        .expect_code(0);
+    assert!(
+        again.stdout.contains("Plan: no changes to apply."),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn destinations_in_one_folder_are_written_one_at_a_time() {
+    // Each add reads the list, waits half a second, and writes it back:
+    // run side by side, the second write would lose the first one's update.
+    let workspace = Workspace::with_adapters(&["file", "hostile"]);
+    workspace
+        .write("first.txt", "ann@example.com\n")
+        .write("second.txt", "bob@example.com\n")
+        .write("list.txt", "")
+        .write(
+            "allsync.toml",
+            &two_jobs_into_one_list(
+                "add-only",
+                "adapter = \"hostile\"\ndirectory = { path = \".\", writable = true }\n\
+                 config = { act = \"slow-append\" }",
+            ),
+        );
+    workspace.run(&["sync"]).expect_code(0);
+    let mut list: Vec<String> = workspace
+        .read("list.txt")
+        .lines()
+        .map(String::from)
+        .collect();
+    list.sort();
+    assert_eq!(list, ["ann@example.com", "bob@example.com"]);
+}
+
+#[test]
+fn two_jobs_that_would_undo_each_other_in_one_file_are_refused_before_anything_runs() {
+    let workspace = Workspace::with_adapters(&["file"]);
+    workspace
+        .write("first.txt", "ann@example.com\n")
+        .write("second.txt", "bob@example.com\n")
+        .write("team.txt", "cy@example.com\n")
+        .write(
+            "allsync.toml",
+            &two_jobs_into_one_list("add-remove", TEAM_FILE),
+        );
+    let run = workspace.run(&["sync"]).expect_code(3);
+    assert!(
+        run.stderr.contains(
+            "job `first` destination `team` and job `second` destination `team` write the same list \
+             (file with the same config and directory); with removals, each run would undo the other's changes"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(workspace.read("team.txt"), "cy@example.com\n");
+}
+
+#[test]
+fn counts_are_spelt_for_one_and_for_many() {
+    let workspace = Workspace::with_adapters(&["file"]);
+    workspace
+        .write("first.txt", "ann@example.com\n")
+        .write("second.txt", "bob@example.com\n")
+        .write("team.txt", "")
+        .write(
+            "allsync.toml",
+            &two_jobs_into_one_list("add-only", TEAM_FILE),
+        );
+    let plan = workspace.run(&["plan"]).expect_code(0);
+    assert!(
+        plan.stdout.contains("job first: source has 1 thing\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("Plan: 2 changes to 2 destinations;"),
+        "{}",
+        plan.stdout
     );
 }

@@ -156,6 +156,29 @@ fn millions_of_things_break_the_count_limit() {
 }
 
 #[test]
+fn a_flood_of_things_is_refused_before_the_host_copies_it() {
+    let workspace = Workspace::with_adapters(&["file", "hostile"]);
+    workspace.write("team.txt", "").write(
+        "allsync.toml",
+        "[[sync]]\nname = \"flood\"\n[sync.source]\nadapter = \"hostile\"\n\
+         config = { act = \"many-things\", count = 3000000 }\n[[sync.destination]]\nadapter = \"file\"\n\
+         directory = { path = \".\" }\nconfig = { path = \"team.txt\" }\n",
+    );
+    let (run, peak) = workspace.run_measuring_memory(&["plan"]);
+    let run = run.expect_code(4);
+    assert!(
+        run.stdout
+            .contains("get returned 3000000 things, over limits.max_things = 2000000"),
+        "{}",
+        run.stdout
+    );
+    // The adapter's own memory holds the three million things (some 150 MiB);
+    // copied into the host as well, the process passed 320 MiB.
+    const MIB: u64 = 1024 * 1024;
+    assert!(peak < 280 * MIB, "peak {} MiB", peak / MIB);
+}
+
+#[test]
 fn one_enormous_thing_breaks_the_size_limit() {
     let run = sync_with_hostile_source(
         "config = { act = \"huge-thing\", count = 8388608 }\nlimits = { max_things_bytes = 1048576 }",
@@ -163,8 +186,44 @@ fn one_enormous_thing_breaks_the_size_limit() {
     );
     assert_eq!(
         source_error(&run),
-        "get returned 8388608 bytes of things, over limits.max_things_bytes = 1048576"
+        "get returned more than limits.max_things_bytes = 1048576 bytes of things \
+         (8388608 counted when it was stopped)"
     );
+}
+
+#[test]
+fn memory_refused_without_a_trap_is_named_when_the_call_times_out() {
+    let run = sync_with_hostile_source(
+        "config = { act = \"membomb\" }\nlimits = { memory_mb = 32, call_timeout_secs = 2 }",
+        "",
+    );
+    assert_eq!(
+        source_error(&run),
+        "get ran out of memory: the adapter reached limits.memory_mb = 32 and, refused more, \
+         kept running until it was stopped after 2 s (limits.call_timeout_secs = 2)"
+    );
+}
+
+#[test]
+fn a_request_body_over_its_limit_is_refused_before_it_is_sent() {
+    let server = ListServer::start(&[], "list-token");
+    let url = server.url();
+    let run = sync_with_hostile_source(
+        &format!(
+            "config = {{ act = \"post\", url = \"{url}/\", count = 2048 }}\nallowed_hosts = [\"{url}\"]\n\
+             limits = {{ max_request_bytes = 1024 }}"
+        ),
+        "",
+    );
+    assert!(
+        source_error(&run).contains(
+            "refused a request from job `hostile` source to 127.0.0.1: its body is over \
+             limits.max_request_bytes = 1024"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests(), 0);
 }
 
 #[test]
@@ -205,7 +264,11 @@ fn a_granted_name_that_resolves_to_loopback_is_refused() {
         "resolve = { \"api.rebound.test\" = \"127.0.0.1\" }",
     );
     assert!(
-        source_error(&run).contains("refused to connect job `hostile` source to api.rebound.test: it resolves to 127.0.0.1 (loopback)"),
+        source_error(&run).contains(&format!(
+            "refused to connect job `hostile` source to http://api.rebound.test:{port}: it resolves to \
+             127.0.0.1 (loopback), which only an exact grant of that origin may reach (no wildcard); \
+             add \"http://api.rebound.test:{port}\" to its allowed_hosts in allsync.toml to allow it"
+        )),
         "{}",
         run.stdout
     );
@@ -226,8 +289,9 @@ fn a_cloud_metadata_name_is_refused_even_under_a_wildcard_grant() {
         "resolve = { \"metadata.google.internal\" = \"127.0.0.1\" }",
     );
     assert!(
-        source_error(&run)
-            .contains("refused to connect job `hostile` source to metadata.google.internal"),
+        source_error(&run).contains(
+            "refused to connect job `hostile` source to http://metadata.google.internal:"
+        ),
         "{}",
         run.stdout
     );
@@ -359,4 +423,86 @@ fn endless_body_server() -> SocketAddr {
         }
     });
     addr
+}
+
+/// A workspace syncing people.txt (ada) into a hostile destination acting
+/// `act`, whose `get` returns old@example.com.
+fn hostile_destination(act: &str) -> Workspace {
+    let workspace = Workspace::with_adapters(&["file", "hostile"]);
+    workspace.write("people.txt", "ada@example.com\n").write(
+        "allsync.toml",
+        &format!(
+            r#"[[sync]]
+name = "team"
+[sync.source]
+adapter = "file"
+directory = {{ path = "." }}
+config = {{ path = "people.txt" }}
+[[sync.destination]]
+name = "team"
+adapter = "hostile"
+directory = {{ path = ".", writable = true }}
+config = {{ act = "{act}", things = "old@example.com" }}
+"#
+        ),
+    );
+    workspace
+}
+
+#[test]
+fn a_plan_cannot_write_even_where_a_sync_may() {
+    let workspace = hostile_destination("scribble");
+    let plan = workspace.run(&["plan"]).expect_code(4);
+    assert!(
+        plan.stdout
+            .contains("team (add-remove): FAILED: wrote a file: no"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!workspace.path("scribbled.txt").exists());
+    let sync = workspace.run(&["sync"]).expect_code(4);
+    assert!(
+        sync.stdout
+            .contains("team (add-remove): FAILED: wrote a file: yes"),
+        "the same grant lets a sync write: {}",
+        sync.stdout
+    );
+}
+
+#[test]
+fn what_an_adapter_says_cannot_forge_lines_or_colours_of_the_output() {
+    let workspace = hostile_destination("forge");
+    let run = workspace.run(&["sync"]).expect_code(4);
+    for forged in ['\u{1b}', '\r', '\u{202e}'] {
+        assert!(!run.stdout.contains(forged), "{forged:?} in {}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains(
+            "    ! could not add ada@example.com   team (add-remove): up to date [0m: no  Sync: 0 changes applied."
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|line| line.starts_with("Sync:"))
+            .count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let list = workspace.run(&["plugins", "list"]).expect_code(0);
+    assert!(!list.stdout.contains('\u{1b}'), "{}", list.stdout);
+    assert!(
+        !list.stdout.lines().any(|line| line.starts_with("forged")),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout
+            .contains("Test adapter that misbehaves on purpose  [31mforged  0.1.0"),
+        "{}",
+        list.stdout
+    );
 }

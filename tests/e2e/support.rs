@@ -91,14 +91,8 @@ impl Workspace {
     }
 
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_allsync"))
-            .current_dir(self.dir.path())
-            .arg("--plugins-dir")
-            .arg(self.plugins())
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args)
-            .env_remove("RUST_LOG")
+        let output: Output = self
+            .command(args)
             .envs(env.iter().copied())
             .output()
             .expect("the allsync binary runs");
@@ -107,6 +101,49 @@ impl Workspace {
             stdout: String::from_utf8(output.stdout).unwrap(),
             stderr: String::from_utf8(output.stderr).unwrap(),
         }
+    }
+
+    /// Runs `allsync <args>` like [`Workspace::run`], and also returns the
+    /// most memory (resident, in bytes) the process ever used.
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the child is reaped by wait4, which also reports its memory"
+    )]
+    pub fn run_measuring_memory(&self, args: &[&str]) -> (Run, u64) {
+        let [stdout, stderr] = ["stdout", "stderr"].map(|name| self.path(&format!("{name}.log")));
+        let child = self
+            .command(args)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("the allsync binary runs");
+        let pid = i32::try_from(child.id()).unwrap();
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid, and wait4 only writes into it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `pid` is our child, not yet waited for; the pointers are valid.
+        assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+        assert!(libc::WIFEXITED(status), "allsync exits normally");
+        let run = Run {
+            code: libc::WEXITSTATUS(status),
+            stdout: std::fs::read_to_string(stdout).unwrap(),
+            stderr: std::fs::read_to_string(stderr).unwrap(),
+        };
+        // Linux gives the peak resident size in KiB.
+        (run, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_allsync"));
+        command
+            .current_dir(self.dir.path())
+            .arg("--plugins-dir")
+            .arg(self.plugins())
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args)
+            .env_remove("RUST_LOG");
+        command
     }
 }
 

@@ -52,9 +52,10 @@ impl Exit {
 impl From<&AppError> for Exit {
     fn from(err: &AppError) -> Self {
         match err {
-            AppError::Config(_) | AppError::Mismatch { .. } | AppError::UnknownAdapter(_) => {
-                Exit::Config
-            }
+            AppError::Config(_)
+            | AppError::Mismatch { .. }
+            | AppError::UnknownAdapter(_)
+            | AppError::Invalid(_) => Exit::Config,
             AppError::Plugin(RuntimeError::Read { .. }) => Exit::Config,
             AppError::Plugin(RuntimeError::Invalid { .. }) => Exit::AdapterFailed,
             AppError::Plugin(RuntimeError::Setup(_)) => Exit::Unexpected,

@@ -6,9 +6,11 @@ mod output;
 use crate::app::{self, AppError, Locations, Session};
 use crate::conformance::Outcome;
 use crate::engine::Action;
+use crate::runtime::CacheLocation;
 use crate::scaffold::{self, Language};
 use clap::{Args, Parser, Subcommand};
 use exit::Exit;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -146,15 +148,16 @@ enum PluginsCommand {
 /// Runs the command line and returns the documented exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Whatever allsync or an adapter creates (cache entries, a file
+    // adapter's backups) is readable by this user alone.
+    // SAFETY: umask has no preconditions and cannot fail.
+    unsafe { libc::umask(0o077) };
     init_logging(cli.verbose);
     let locations = Locations {
         plugins_dir: cli.plugins_dir.clone(),
-        cache_dir: match cli.no_cache {
+        cache: match cli.no_cache {
             true => None,
-            false => cli
-                .cache_dir
-                .clone()
-                .or_else(|| dirs::cache_dir().map(|dir| dir.join("allsync"))),
+            false => cache_location(cli.cache_dir.clone()),
         },
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -171,6 +174,22 @@ pub fn main() -> ExitCode {
             Exit::from(&err)
         });
     exit.into()
+}
+
+/// The cache folder (`dir`, else the user cache folder's `allsync`), and
+/// the key that seals its entries, in the user's data folder, outside it.
+fn cache_location(dir: Option<PathBuf>) -> Option<CacheLocation> {
+    let dir = dir.or_else(|| dirs::cache_dir().map(|dir| dir.join("allsync")))?;
+    let Some(data) = dirs::data_local_dir() else {
+        tracing::warn!(
+            "no data folder (is HOME set?) for the cache key: adapters are compiled on every run"
+        );
+        return None;
+    };
+    Some(CacheLocation {
+        dir,
+        key: data.join("allsync").join("cache-key"),
+    })
 }
 
 async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
@@ -250,6 +269,20 @@ async fn execute(
     session.run(action, run.job.as_deref()).await
 }
 
+/// Whether to colour what goes to a stream that `is_terminal` or not:
+/// never with `NO_COLOR` set, always with `CLICOLOR_FORCE` set (not `0`),
+/// else only on a terminal, never into a file or a pipe.
+fn colour(is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    if set("NO_COLOR") {
+        return false;
+    }
+    if set("CLICOLOR_FORCE") && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+        return true;
+    }
+    is_terminal
+}
+
 /// Logs go to stderr: `RUST_LOG` if set, else info (warnings only from
 /// dependencies), raised by each `-v`.
 ///
@@ -270,6 +303,7 @@ fn init_logging(verbose: u8) {
         );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(std::io::stderr().is_terminal()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

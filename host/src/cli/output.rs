@@ -190,10 +190,20 @@ fn render_grants(out: &mut String, grants: &[InstanceReport]) {
             true => "none".to_string(),
             false => instance.http.join(", "),
         };
-        let files = match (&instance.directory, instance.writable) {
-            (None, _) => "none".to_string(),
-            (Some(dir), true) => format!("{} (read-write)", dir.display()),
-            (Some(dir), false) => format!("{} (read-only)", dir.display()),
+        let files = match (
+            &instance.directory,
+            instance.writable,
+            instance.writable_in_sync,
+        ) {
+            (None, _, _) => "none".to_string(),
+            (Some(dir), true, _) => format!("{} (read-write)", dir.display()),
+            (Some(dir), false, true) => {
+                format!(
+                    "{} (read-only in a plan; read-write in a sync)",
+                    dir.display()
+                )
+            }
+            (Some(dir), false, false) => format!("{} (read-only)", dir.display()),
         };
         let _ = writeln!(
             out,
@@ -206,7 +216,12 @@ fn render_grants(out: &mut String, grants: &[InstanceReport]) {
 fn render_job(out: &mut String, job: &JobReport, action: &str) {
     let _ = match (&job.source.count, &job.source.error) {
         (_, Some(error)) => writeln!(out, "job {}: source FAILED: {error}", job.name),
-        (Some(count), None) => writeln!(out, "job {}: source has {count} things", job.name),
+        (Some(count), None) => writeln!(
+            out,
+            "job {}: source has {}",
+            job.name,
+            counted(*count, "thing")
+        ),
         (None, None) => writeln!(out, "job {}:", job.name),
     };
     for destination in &job.destinations {
@@ -232,7 +247,15 @@ fn render_destination(out: &mut String, destination: &DestinationReport, action:
             destination.removed.len()
         ),
         Status::Blocked => writeln!(out, "{head} BLOCKED ({counts}): {error}"),
-        Status::Failed => writeln!(out, "{head} FAILED: {error}"),
+        Status::Failed if destination.added.is_empty() && destination.removed.is_empty() => {
+            writeln!(out, "{head} FAILED: {error}")
+        }
+        Status::Failed => writeln!(
+            out,
+            "{head} FAILED after {} added, {} removed: {error} (run `allsync plan` to see what is left)",
+            destination.added.len(),
+            destination.removed.len()
+        ),
     };
     let (added, removed): (&[String], &[String]) =
         match (destination.status, &destination.plan, action) {
@@ -293,8 +316,9 @@ fn summary(report: &RunReport) -> String {
             match changes {
                 0 => "Plan: no changes to apply.".to_string(),
                 _ => format!(
-                    "Plan: {changes} changes to {} destination(s); run `allsync sync` to apply them.",
-                    pending.len()
+                    "Plan: {} to {}; run `allsync sync` to apply them.",
+                    counted(changes, "change"),
+                    counted(pending.len(), "destination")
                 ),
             }
         }
@@ -303,9 +327,14 @@ fn summary(report: &RunReport) -> String {
                 .iter()
                 .map(|d| d.added.len() + d.removed.len())
                 .sum();
+            let changed_destinations = destinations
+                .iter()
+                .filter(|d| !d.added.is_empty() || !d.removed.is_empty())
+                .count();
             format!(
-                "Sync: {changed} changes applied to {} destination(s).",
-                count(Status::Applied)
+                "Sync: {} applied to {}.",
+                counted(changed, "change"),
+                counted(changed_destinations, "destination")
             )
         }
     };
@@ -314,11 +343,11 @@ fn summary(report: &RunReport) -> String {
         (count(Status::Failed), "failed"),
     ] {
         if n > 0 {
-            let _ = write!(line, " {n} destination(s) {what}.");
+            let _ = write!(line, " {} {what}.", counted(n, "destination"));
         }
     }
     if rejected > 0 {
-        let _ = write!(line, " {rejected} thing(s) rejected.");
+        let _ = write!(line, " {} rejected.", counted(rejected, "thing"));
     }
     let retried: Vec<String> = report
         .instances
@@ -331,6 +360,14 @@ fn summary(report: &RunReport) -> String {
     }
     line.push('\n');
     line
+}
+
+/// "1 thing", "2 things".
+fn counted(count: usize, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
+    }
 }
 
 /// Left-aligned columns separated by two spaces.

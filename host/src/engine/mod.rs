@@ -13,10 +13,10 @@ mod report;
 mod run;
 
 pub use adapter::{Adapter, AdapterError, Rejected};
-pub use options::{ChangeLimit, Mode, SyncOptions};
-pub use plan::{Blocked, Plan, plan};
+pub use options::{ChangeLimit, Mode, Percent, SyncOptions};
+pub use plan::{Blocked, Plan, fold, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
-pub use run::{Action, Destination, run_job};
+pub use run::{Action, Destination, Source, Target, run_job};
 
 #[cfg(test)]
 mod tests;

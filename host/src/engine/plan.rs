@@ -68,20 +68,32 @@ impl fmt::Display for Blocked {
                 changes,
                 allowed,
                 max_changes,
-            } => write!(
-                f,
-                "{changes} changes exceed max_changes = {max_changes} (at most {allowed} here); \
-                 nothing was changed (check the source, or raise max_changes)"
-            ),
+            } => {
+                write!(
+                    f,
+                    "{changes} changes exceed max_changes = {max_changes} (at most {allowed} here); \
+                     nothing was changed (check the source, or raise max_changes"
+                )?;
+                if max_changes.ends_with('%') {
+                    f.write_str(
+                        "; a percentage is of the destination's current size: to fill a new or \
+                         small destination, use a count for that run",
+                    )?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
 
 /// Plans how to make `destination` match `source` under `options`.
 ///
-/// Things are compared case-insensitively unless `case_sensitive`; additions
-/// keep the source's spelling and removals the destination's. Duplicates
-/// (under that comparison) count once.
+/// Things are compared case-insensitively unless `case_sensitive` (see
+/// [`fold`]); additions keep the source's spelling, in source order, each
+/// person once; removals are every spelling the destination holds of each
+/// person the source lacks, so no spelling is left behind. Things `ignore`
+/// matches are left out on both sides; a source with nothing left after
+/// that counts as empty for the empty-source guard.
 pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) -> Plan {
     let matcher = Matcher::new(options);
     let parallel = source.len() + destination.len() >= PARALLEL_FROM;
@@ -97,13 +109,13 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
         || key_set(&source_keys),
         || key_set(&destination_keys),
     );
-    let (add, remove) = both(
+    let (add, (remove, removed_keys)) = both(
         parallel,
-        || missing(source, &source_keys, &in_source, &in_destination),
-        || missing(destination, &destination_keys, &in_destination, &in_source),
+        || first_spellings_missing(source, &source_keys, &in_source, &in_destination),
+        || every_spelling_missing(destination, &destination_keys, &in_destination, &in_source),
     );
     let mut plan = Plan {
-        unchanged: in_destination.len() - remove.len(),
+        unchanged: in_destination.len() - removed_keys,
         ignored: destination_keys.iter().filter(|key| key.is_none()).count(),
         add: if options.mode.adds() { add } else { Vec::new() },
         remove: if options.mode.removes() {
@@ -114,7 +126,7 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
         destination_size: destination.len(),
         blocked: None,
     };
-    plan.blocked = guard(&plan, source.is_empty(), options);
+    plan.blocked = guard(&plan, in_source.is_empty(), options);
     plan
 }
 
@@ -145,15 +157,20 @@ fn key_set<'a>(keys: &'a Keys) -> HashSet<&'a str> {
 
 type Keys<'a> = Vec<Option<Cow<'a, str>>>;
 
-/// The things (not ignored, first spelling of each key) whose key is not in
-/// `other`; `own` is the set of `keys`, which tells whether any repeats.
-fn missing(
+/// Whether some key occurs more than once: `own` is the set of `keys`.
+fn repeats(keys: &Keys, own: &HashSet<&str>) -> bool {
+    own.len() < keys.iter().flatten().count()
+}
+
+/// The things (not ignored) whose key is not in `other`, the first
+/// spelling of each key only; `own` is the set of `keys`.
+fn first_spellings_missing(
     things: &[String],
     keys: &Keys,
     own: &HashSet<&str>,
     other: &HashSet<&str>,
 ) -> Vec<String> {
-    let repeats = own.len() < keys.iter().flatten().count();
+    let repeats = repeats(keys, own);
     let mut seen = HashSet::with_hasher(RandomState::default());
     things
         .iter()
@@ -166,7 +183,40 @@ fn missing(
         .collect()
 }
 
-/// The first guard the plan breaks, if any.
+/// The things (not ignored) whose key is not in `other`, every distinct
+/// spelling of each, and how many distinct keys they are.
+fn every_spelling_missing(
+    things: &[String],
+    keys: &Keys,
+    own: &HashSet<&str>,
+    other: &HashSet<&str>,
+) -> (Vec<String>, usize) {
+    let repeats = repeats(keys, own);
+    let mut spellings = HashSet::with_hasher(RandomState::default());
+    let mut keys_missing = HashSet::with_hasher(RandomState::default());
+    let mut missing = Vec::new();
+    for (thing, key) in things.iter().zip(keys) {
+        let Some(key) = key.as_deref() else { continue };
+        if other.contains(key) {
+            continue;
+        }
+        if !repeats {
+            missing.push(thing.clone());
+        } else if spellings.insert(thing.as_str()) {
+            keys_missing.insert(key);
+            missing.push(thing.clone());
+        }
+    }
+    let distinct = if repeats {
+        keys_missing.len()
+    } else {
+        missing.len()
+    };
+    (missing, distinct)
+}
+
+/// The first guard the plan breaks, if any; `source_is_empty` counts only
+/// what `ignore` left of the source.
 fn guard(plan: &Plan, source_is_empty: bool, options: &SyncOptions) -> Option<Blocked> {
     if source_is_empty && !plan.remove.is_empty() && !options.allow_empty_source {
         return Some(Blocked::EmptySource {
@@ -174,7 +224,7 @@ fn guard(plan: &Plan, source_is_empty: bool, options: &SyncOptions) -> Option<Bl
         });
     }
     let limit = options.max_changes?;
-    let allowed = limit.allowance(plan.destination_size);
+    let allowed = limit.allowance(plan.destination_size)?;
     (plan.changes() > allowed).then(|| Blocked::TooManyChanges {
         changes: plan.changes(),
         allowed,
@@ -185,48 +235,89 @@ fn guard(plan: &Plan, source_is_empty: bool, options: &SyncOptions) -> Option<Bl
 /// Compares things under one destination's case and ignore rules.
 struct Matcher {
     case_sensitive: bool,
+    /// The `ignore` patterns, folded as keys are, so a pattern matches a
+    /// thing exactly when it matches every spelling the comparison equates.
     ignore: Vec<WildMatch>,
 }
 
 impl Matcher {
     fn new(options: &SyncOptions) -> Self {
-        let compile = |pattern: &String| match options.case_sensitive {
-            true => WildMatch::new(pattern),
-            false => WildMatch::new_case_insensitive(pattern),
-        };
+        let case_sensitive = options.case_sensitive;
+        let ignore = options
+            .ignore
+            .iter()
+            .map(|pattern| WildMatch::new(&key(pattern, case_sensitive)))
+            .collect();
         Matcher {
-            case_sensitive: options.case_sensitive,
-            ignore: options.ignore.iter().map(compile).collect(),
+            case_sensitive,
+            ignore,
         }
-    }
-
-    /// The comparison key of a thing: itself, or its lower case (with a
-    /// fast path for ASCII, which most emails are).
-    fn key<'a>(&self, thing: &'a str) -> Cow<'a, str> {
-        if self.case_sensitive {
-            return Cow::Borrowed(thing);
-        }
-        let ascii = thing.is_ascii();
-        let folds = match ascii {
-            true => thing.bytes().any(|byte| byte.is_ascii_uppercase()),
-            false => thing.chars().any(char::is_uppercase),
-        };
-        match (folds, ascii) {
-            (false, _) => Cow::Borrowed(thing),
-            (true, true) => Cow::Owned(thing.to_ascii_lowercase()),
-            (true, false) => Cow::Owned(thing.to_lowercase()),
-        }
-    }
-
-    fn is_ignored(&self, thing: &str) -> bool {
-        self.ignore.iter().any(|pattern| pattern.matches(thing))
     }
 
     /// Each thing's key, or `None` where `ignore` matches it.
     fn keys<'a>(&self, things: &'a [String]) -> Keys<'a> {
         things
             .iter()
-            .map(|thing| (!self.is_ignored(thing)).then(|| self.key(thing)))
+            .map(|thing| {
+                let key = key(thing, self.case_sensitive);
+                (!self.ignore.iter().any(|pattern| pattern.matches(&key))).then_some(key)
+            })
             .collect()
+    }
+}
+
+/// The comparison key of a thing: itself, or [`fold`]ed.
+fn key(thing: &str, case_sensitive: bool) -> Cow<'_, str> {
+    match case_sensitive {
+        true => Cow::Borrowed(thing),
+        false => fold(thing),
+    }
+}
+
+/// `thing` with case ignored, safely: ASCII letters lower-cased (a fast
+/// path, for most emails are ASCII), and other letters lower-cased only
+/// where that never turns them into ASCII. So `Ann@x.com` equals
+/// `ann@x.com`, `ÉVA@x.com` equals `éva@x.com`, but a lookalike never equals
+/// the real thing: the Kelvin sign `K` is not `k`, nor `İ` `i`, nor `ſ` `s`.
+pub fn fold(thing: &str) -> Cow<'_, str> {
+    if thing.is_ascii() {
+        return match thing.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            true => Cow::Owned(thing.to_ascii_lowercase()),
+            false => Cow::Borrowed(thing),
+        };
+    }
+    if !thing.chars().any(char::is_uppercase) {
+        return Cow::Borrowed(thing);
+    }
+    let mut folded = String::with_capacity(thing.len());
+    for c in thing.chars() {
+        let lower = c.to_lowercase();
+        match c.is_ascii() || !lower.clone().any(|l| l.is_ascii()) {
+            true => folded.extend(lower),
+            false => folded.push(c),
+        }
+    }
+    Cow::Owned(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_ignores_case_but_never_makes_a_lookalike_ascii() {
+        assert_eq!(fold("Ann@X.com"), "ann@x.com");
+        assert_eq!(fold("ÉVA@x.com"), "éva@x.com");
+        assert_eq!(fold("ΣΟΦΙΑ@x.gr"), "σοφια@x.gr");
+        for lookalike in ["\u{212A}en@x.com", "\u{130}van@x.com"] {
+            let folded = fold(lookalike);
+            assert!(folded.starts_with(&lookalike[..3]), "{lookalike}: {folded}");
+            assert_ne!(
+                folded,
+                fold(&lookalike.replace('\u{212A}', "K").replace('\u{130}', "I"))
+            );
+        }
+        assert_eq!(fold("\u{17F}am@x.com"), "\u{17F}am@x.com");
+        assert_ne!(fold("\u{131}van@x.com"), fold("Ivan@x.com"));
     }
 }

@@ -2,10 +2,14 @@
 
 use super::adapter::{Adapter, AdapterError, Rejected};
 use super::options::SyncOptions;
-use super::plan::{Plan, plan};
+use super::plan::{Plan, fold, plan};
 use super::report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
+use crate::text::{code_point, first_hidden};
+use futures_util::lock::Mutex;
 use futures_util::{StreamExt, stream};
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Whether a run only plans or also applies its plans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +20,8 @@ pub enum Action {
     Apply,
 }
 
-/// One destination of a job: its name, its options, and its adapter (or why
-/// the adapter could not be started).
+/// One destination of a job: its name, its options, its adapter (or why the
+/// adapter could not be started), and the list it writes.
 pub struct Destination<A> {
     /// The destination's name in the config.
     pub name: String,
@@ -25,19 +29,43 @@ pub struct Destination<A> {
     pub options: SyncOptions,
     /// The started adapter, or why it could not start.
     pub adapter: Result<A, AdapterError>,
+    /// The list it changes: destinations holding the same [`Target`] are
+    /// synced one at a time.
+    pub target: Target,
+}
+
+/// What a destination writes, as far as running destinations side by side
+/// goes: destinations that share one (clones of the same `Target`) are
+/// synced one at a time, each reading, planning and writing while the
+/// others wait, so none overwrites another's update. A new `Target` is
+/// shared with nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Target(Arc<Mutex<()>>);
+
+/// The source of a job: its adapter (or why it could not be started), and
+/// the list it reads.
+pub struct Source<A> {
+    /// The started adapter, or why it could not start.
+    pub adapter: Result<A, AdapterError>,
+    /// The list it reads: it is not read while a destination holding the
+    /// same [`Target`] is being synced.
+    pub target: Target,
 }
 
 /// Runs one job: `get` on the source once, then every destination, up to
 /// `concurrency` of them at a time; reports come in destination order.
 pub async fn run_job<S: Adapter, D: Adapter>(
     name: &str,
-    source: Result<S, AdapterError>,
+    source: Source<S>,
     destinations: Vec<Destination<D>>,
     action: Action,
     concurrency: usize,
 ) -> JobReport {
-    let things = match source {
-        Ok(mut source) => read(&mut source, "source").await,
+    let things = match source.adapter {
+        Ok(mut adapter) => {
+            let _one_at_a_time = source.target.0.lock().await;
+            read(&mut adapter, "source").await
+        }
         Err(err) => Err(err),
     };
     let source_report = SourceReport {
@@ -70,16 +98,36 @@ pub async fn run_job<S: Adapter, D: Adapter>(
 /// Reads a list and checks every thing in it is usable.
 async fn read(adapter: &mut impl Adapter, side: &str) -> Result<Vec<String>, AdapterError> {
     let things = adapter.get().await?;
-    match things.iter().position(|thing| {
-        thing.is_empty() || thing.trim() != thing || thing.contains(char::is_control)
-    }) {
+    match things
+        .iter()
+        .enumerate()
+        .find_map(|(index, thing)| unusable(thing).map(|why| (index, thing, why)))
+    {
         None => Ok(things),
-        Some(index) => Err(AdapterError::Other(format!(
-            "the {side} returned an unusable thing {:?} at position {index} \
-             (empty, padded with spaces, or holding control characters): fix the adapter or its data",
-            things[index]
+        Some((index, thing, why)) => Err(AdapterError::Other(format!(
+            "the {side} returned an unusable thing {thing:?}, number {} of {}: {why}; \
+             fix the adapter or its data",
+            index + 1,
+            things.len()
         ))),
     }
+}
+
+/// Why a thing cannot be synced, if it cannot: it is empty, padded with
+/// spaces, or holds a character that could make it pass for another.
+fn unusable(thing: &str) -> Option<String> {
+    if thing.is_empty() {
+        return Some("it is empty".into());
+    }
+    if thing.trim() != thing {
+        return Some("it starts or ends with white space".into());
+    }
+    first_hidden(thing).map(|(position, c)| {
+        format!(
+            "it holds {}, an invisible or control character, at character {position}",
+            code_point(c)
+        )
+    })
 }
 
 async fn sync_destination<D: Adapter>(
@@ -88,6 +136,7 @@ async fn sync_destination<D: Adapter>(
     action: Action,
 ) -> DestinationReport {
     let mut report = DestinationReport::new(destination.name, destination.options.mode);
+    let _one_at_a_time = destination.target.0.lock().await;
     let mut adapter = match destination.adapter {
         Ok(adapter) => adapter,
         Err(err) => return report.fail(err),
@@ -119,24 +168,16 @@ async fn apply<D: Adapter>(
     options: &SyncOptions,
     report: &mut DestinationReport,
 ) -> Status {
-    let steps = match options.mode.removes_first() {
-        true => [Operation::Remove, Operation::Add],
-        false => [Operation::Add, Operation::Remove],
-    };
-    for operation in steps {
-        let (things, done) = match operation {
-            Operation::Add => (&plan.add, &mut report.added),
-            Operation::Remove => (&plan.remove, &mut report.removed),
-        };
+    for (operation, things) in steps(plan, options) {
         if things.is_empty() {
             continue;
         }
-        let result = match operation {
-            Operation::Add => adapter.add(things).await,
-            Operation::Remove => adapter.remove(things).await,
+        let (result, done) = match operation {
+            Operation::Add => (adapter.add(&things).await, &mut report.added),
+            Operation::Remove => (adapter.remove(&things).await, &mut report.removed),
         };
         match result {
-            Ok(rejected) => record(operation, things, rejected, done, &mut report.rejected),
+            Ok(rejected) => record(operation, &things, rejected, done, &mut report.rejected),
             Err(err) => {
                 report.error = Some(format!("{operation} failed: {err}"));
                 return Status::Failed;
@@ -144,6 +185,32 @@ async fn apply<D: Adapter>(
         }
     }
     Status::Applied
+}
+
+/// The calls that apply `plan`, in order: additions then removals, or
+/// removals first in `remove-add`. But a removal spelt like an addition
+/// but for case (possible only with `case_sensitive`) always comes after
+/// the additions: where the destination holds both spellings as one account
+/// (an email), its adapter can then refuse to remove what it just added,
+/// rather than remove it and refuse to add it back.
+fn steps(plan: &Plan, options: &SyncOptions) -> Vec<(Operation, Vec<String>)> {
+    if !options.mode.removes_first() {
+        return vec![
+            (Operation::Add, plan.add.clone()),
+            (Operation::Remove, plan.remove.clone()),
+        ];
+    }
+    let added: HashSet<Cow<str>> = plan.add.iter().map(|thing| fold(thing)).collect();
+    let (twins, others): (Vec<String>, Vec<String>) = plan
+        .remove
+        .iter()
+        .cloned()
+        .partition(|thing| added.contains(&fold(thing)));
+    vec![
+        (Operation::Remove, others),
+        (Operation::Add, plan.add.clone()),
+        (Operation::Remove, twins),
+    ]
 }
 
 /// Notes which things were done and which were rejected.

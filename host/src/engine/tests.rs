@@ -93,6 +93,14 @@ fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination
         name: name.into(),
         options,
         adapter: Ok(memory.clone()),
+        target: Target::default(),
+    }
+}
+
+fn source_of(memory: &Memory) -> Source<Memory> {
+    Source {
+        adapter: Ok(memory.clone()),
+        target: Target::default(),
     }
 }
 
@@ -105,7 +113,7 @@ async fn sync_one(
 ) -> DestinationReport {
     let report = run_job(
         "job",
-        Ok(source.clone()),
+        source_of(source),
         vec![destination("d", target, options)],
         action,
         4,
@@ -207,14 +215,56 @@ async fn case_sensitive_comparison_treats_spellings_as_different_things() {
 }
 
 #[tokio::test]
-async fn duplicates_count_once() {
+async fn a_person_spelt_several_ways_in_the_source_is_added_once() {
     let source = Memory::with(&["a@x.com", "A@x.com", "a@x.com", "b@x.com"]);
-    let target = Memory::with(&["c@x.com", "C@X.COM"]);
-    let report = sync_one(&source, &target, SyncOptions::default(), Action::Plan).await;
+    let report = sync_one(
+        &source,
+        &Memory::with(&[]),
+        SyncOptions::default(),
+        Action::Plan,
+    )
+    .await;
+    assert_eq!(report.plan.unwrap().add, strings(&["a@x.com", "b@x.com"]));
+}
+
+#[tokio::test]
+async fn every_spelling_of_a_removed_person_is_removed() {
+    let target = Memory::with(&["ann@x.com", "ANN@x.com", "bob@x.com", "ann@x.com"]);
+    let report = sync_one(
+        &Memory::with(&["bob@x.com"]),
+        &target,
+        SyncOptions::default(),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.removed, strings(&["ann@x.com", "ANN@x.com"]));
+    assert_eq!(target.things(), ["bob@x.com"]);
+    let plan = report.plan.unwrap();
+    assert_eq!((plan.unchanged, plan.destination_size), (1, 4));
+    let again = sync_one(
+        &Memory::with(&["bob@x.com"]),
+        &target,
+        SyncOptions::default(),
+        Action::Plan,
+    )
+    .await;
+    assert_eq!(again.status, Status::UpToDate, "no spelling is left behind");
+}
+
+#[tokio::test]
+async fn a_lookalike_is_never_the_real_person() {
+    let kelvin = "\u{212A}en@x.com";
+    let report = sync_one(
+        &Memory::with(&["ken@x.com"]),
+        &Memory::with(&[kelvin]),
+        SyncOptions::default(),
+        Action::Plan,
+    )
+    .await;
     let plan = report.plan.unwrap();
     assert_eq!(
         (plan.add, plan.remove),
-        (strings(&["a@x.com", "b@x.com"]), strings(&["c@x.com"]))
+        (strings(&["ken@x.com"]), strings(&[kelvin]))
     );
 }
 
@@ -258,7 +308,7 @@ async fn a_count_limit_stops_the_destination_before_any_write() {
 #[tokio::test]
 async fn a_percentage_limit_is_of_the_destination_size() {
     let options = SyncOptions {
-        max_changes: Some(ChangeLimit::Percent(10.0)),
+        max_changes: Some(ChangeLimit::parse("10%").unwrap()),
         ..SyncOptions::default()
     };
     let current: Vec<String> = (0..20).map(|n| format!("u{n}")).collect();
@@ -310,6 +360,68 @@ async fn an_empty_source_never_empties_a_destination_unless_allowed() {
     let report = sync_one(&Memory::with(&[]), &target, options, Action::Apply).await;
     assert_eq!(report.status, Status::Applied);
     assert!(target.things().is_empty());
+}
+
+#[tokio::test]
+async fn a_source_holding_only_ignored_things_counts_as_empty() {
+    let options = SyncOptions {
+        ignore: strings(&["*@bots.example.com"]),
+        ..SyncOptions::default()
+    };
+    let target = Memory::with(&["ann@x.com", "bob@x.com"]);
+    let report = sync_one(
+        &Memory::with(&["ci@bots.example.com"]),
+        &target,
+        options,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Blocked);
+    assert!(
+        report
+            .error
+            .unwrap()
+            .contains("the source returned nothing"),
+        "nothing is left to sync once ignored things are left out"
+    );
+    assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn a_percentage_limit_lets_an_empty_destination_be_filled() {
+    let options = SyncOptions {
+        max_changes: Some(ChangeLimit::parse("10%").unwrap()),
+        ..SyncOptions::default()
+    };
+    let report = sync_one(
+        &Memory::with(&["a", "b", "c"]),
+        &Memory::with(&[]),
+        options,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Applied);
+}
+
+#[tokio::test]
+async fn a_percentage_limit_that_blocks_says_how_to_fill_a_small_destination() {
+    let options = SyncOptions {
+        max_changes: Some(ChangeLimit::parse("10%").unwrap()),
+        ..SyncOptions::default()
+    };
+    let report = sync_one(
+        &Memory::with(&["a", "b", "c"]),
+        &Memory::with(&["a"]),
+        options,
+        Action::Plan,
+    )
+    .await;
+    let error = report.error.unwrap();
+    assert!(
+        error.contains("2 changes exceed max_changes = 10% (at most 1 here)"),
+        "{error}"
+    );
+    assert!(error.contains("use a count"), "{error}");
 }
 
 #[tokio::test]
@@ -373,13 +485,14 @@ async fn one_failing_destination_does_not_stop_the_others() {
         name: "unstartable".into(),
         options: SyncOptions::default(),
         adapter: Err(AdapterError::Other("it would not start".into())),
+        target: Target::default(),
     };
     let destinations = vec![
         destination("broken", &broken, SyncOptions::default()),
         unstartable,
         destination("healthy", &healthy, SyncOptions::default()),
     ];
-    let report = run_job("job", Ok(source.clone()), destinations, Action::Apply, 2).await;
+    let report = run_job("job", source_of(&source), destinations, Action::Apply, 2).await;
     let statuses: Vec<Status> = report.destinations.iter().map(|d| d.status).collect();
     assert_eq!(statuses, [Status::Failed, Status::Failed, Status::Applied]);
     assert_eq!(
@@ -414,12 +527,59 @@ async fn a_failed_add_stops_before_the_removals() {
 }
 
 #[tokio::test]
+async fn with_case_sensitive_removals_first_a_case_twin_of_an_addition_is_removed_last() {
+    let options = SyncOptions {
+        mode: Mode::RemoveAdd,
+        case_sensitive: true,
+        ..SyncOptions::default()
+    };
+    let target = Memory::with(&["ann@x.com", "old@x.com"]);
+    sync_one(
+        &Memory::with(&["Ann@x.com"]),
+        &target,
+        options,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        target.calls(),
+        [
+            "get",
+            "remove old@x.com",
+            "add Ann@x.com",
+            "remove ann@x.com"
+        ],
+        "an email adapter can then keep ann rather than remove her and refuse her back"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_add_after_the_removals_reports_the_removals_it_made() {
+    let target = Memory::with(&["x"]).failing("add");
+    let report = sync_one(
+        &Memory::with(&["a"]),
+        &target,
+        mode(Mode::RemoveAdd),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(report.removed, strings(&["x"]), "the removal was made");
+    assert!(report.added.is_empty());
+    assert_eq!(
+        report.error.as_deref(),
+        Some("add failed: unauthorized: add refused")
+    );
+    assert!(target.things().is_empty());
+}
+
+#[tokio::test]
 async fn a_failed_source_leaves_every_destination_untouched() {
     let target = Memory::with(&["x"]);
     let destinations = vec![destination("d", &target, SyncOptions::default())];
     let report = run_job(
         "job",
-        Ok(Memory::with(&["a"]).failing("get")),
+        source_of(&Memory::with(&["a"]).failing("get")),
         destinations,
         Action::Apply,
         4,
@@ -496,10 +656,41 @@ async fn unusable_things_from_an_adapter_fail_that_side_with_the_position() {
     .await;
     let error = report.error.unwrap();
     assert!(
-        error.contains("the destination returned an unusable thing \"\" at position 1"),
+        error.contains(
+            "the destination returned an unusable thing \"\", number 2 of 2: it is empty"
+        ),
         "{error}"
     );
     assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn invisible_characters_are_refused_with_their_position() {
+    for (thing, named) in [
+        ("\u{feff}ann@x.com", "U+FEFF"),
+        (
+            "ann\u{200b}@x.com",
+            "U+200B, an invisible or control character, at character 4",
+        ),
+        ("ann@x.com\u{202e}", "U+202E"),
+        ("ann\u{200d}@x.com", "U+200D"),
+    ] {
+        let target = Memory::with(&["ann@x.com", thing]);
+        let report = sync_one(
+            &Memory::with(&["bob@x.com"]),
+            &target,
+            SyncOptions::default(),
+            Action::Apply,
+        )
+        .await;
+        assert_eq!(report.status, Status::Failed, "{thing:?}");
+        let error = report.error.unwrap();
+        assert!(
+            error.contains("number 2 of 2") && error.contains(named),
+            "{error}"
+        );
+        assert_eq!(target.calls(), ["get"], "nothing is written");
+    }
 }
 
 /// A destination whose `get` waits until every other one sharing its
@@ -529,12 +720,13 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
             name: format!("d{n}"),
             options: SyncOptions::default(),
             adapter: Ok(Rendezvous(barrier.clone())),
+            target: Target::default(),
         })
         .collect();
     // With fewer than three at a time, the barrier would never open.
     let run = run_job(
         "job",
-        Ok(Memory::with(&["a"])),
+        source_of(&Memory::with(&["a"])),
         destinations,
         Action::Plan,
         3,
@@ -550,6 +742,69 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
     assert_eq!(names, ["d0", "d1", "d2"], "reports keep the config order");
 }
 
+/// A destination that notes how many destinations are syncing its list at once.
+struct Shared {
+    syncing: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Adapter for Shared {
+    async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.syncing.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Ok(Vec::new())
+    }
+
+    async fn add(&mut self, _: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        self.syncing
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Vec::new())
+    }
+
+    async fn remove(&mut self, _: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn destinations_writing_one_target_are_synced_one_at_a_time() {
+    let syncing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let target = Target::default();
+    let destinations = (0..4)
+        .map(|n| Destination {
+            name: format!("d{n}"),
+            options: SyncOptions::default(),
+            adapter: Ok(Shared {
+                syncing: syncing.clone(),
+                most: most.clone(),
+            }),
+            target: target.clone(),
+        })
+        .collect();
+    let report = run_job(
+        "job",
+        source_of(&Memory::with(&["a"])),
+        destinations,
+        Action::Apply,
+        4,
+    )
+    .await;
+    assert!(
+        report
+            .destinations
+            .iter()
+            .all(|d| d.status == Status::Applied)
+    );
+    assert_eq!(
+        most.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "each read, planned and wrote while the others waited"
+    );
+}
+
 #[test]
 fn a_plan_of_big_lists_is_computed_the_same_way() {
     // Big enough to be planned on two threads.
@@ -560,3 +815,5 @@ fn a_plan_of_big_lists_is_computed_the_same_way() {
     assert_eq!(plan.remove, destination[10_000..]);
     assert_eq!(plan.unchanged, 10_000);
 }
+
+mod properties;

@@ -8,6 +8,7 @@
 use super::address::non_public;
 use super::outbound::Incidents;
 use super::retry::RetryPolicy;
+use super::sandbox::GrantAdvice;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
@@ -29,6 +30,10 @@ pub type Pins = Arc<HashMap<String, IpAddr>>;
 
 /// Where and how one request may go.
 pub(crate) struct Route {
+    /// `scheme://host:port`, for messages.
+    pub origin: String,
+    /// How the operator grants more, for messages.
+    pub advice: GrantAdvice,
     pub host: String,
     pub port: u16,
     pub https: bool,
@@ -36,6 +41,7 @@ pub(crate) struct Route {
     pub private_allowed: bool,
     pub pins: Pins,
     pub max_response_bytes: u64,
+    pub max_request_bytes: u64,
     pub incidents: Incidents,
     pub label: Arc<str>,
     pub retry: RetryPolicy,
@@ -165,11 +171,12 @@ impl Route {
                 })
                 .collect();
             self.incidents.record(format!(
-                "refused to connect {} to {}: it resolves to {}, which only an exact allowed_hosts entry for \
-                 that origin may reach",
+                "refused to connect {} to {}: it resolves to {}, which only an exact grant of that origin \
+                 may reach (no wildcard); {}",
                 self.label,
-                self.host,
-                described.join(", ")
+                self.origin,
+                described.join(", "),
+                self.advice.allow(&self.origin)
             ));
             return Err(Error::DestinationIpProhibited);
         }

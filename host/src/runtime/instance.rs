@@ -6,17 +6,21 @@
 //! behalf is added to its errors.
 
 use super::AdapterInfo;
+use super::CONTRACT;
 use super::bindings::allsync::adapter::types::{Error as WitError, Rejected as WitRejected};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::limits::Limits;
 use super::outbound::Incidents;
 use super::sandbox::{Grants, Sandbox};
 use super::secrets::Secrets;
+use super::things::{Overflow, ThingLimits, Things, with_limits};
 use crate::engine::{Adapter, AdapterError, Rejected};
+use crate::text::one_line;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio::time::error::Elapsed;
+use wasmtime::component::{Instance, TypedFunc};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// One instance of an adapter component.
@@ -24,6 +28,8 @@ pub struct WasmAdapter {
     label: String,
     store: Store<Sandbox>,
     bindings: Bindings,
+    /// `get`, lifting its list within the limits (see `things.rs`).
+    get: TypedFunc<(), (Result<Things, WitError>,)>,
     secrets: Secrets,
     incidents: Incidents,
     retries: Arc<AtomicU64>,
@@ -50,7 +56,7 @@ impl WasmAdapter {
         limits: &Limits,
         secrets: Secrets,
     ) -> Result<Self, AdapterError> {
-        let incidents = Incidents::default();
+        let incidents = Incidents::new(secrets.clone());
         let retries = Arc::new(AtomicU64::new(0));
         let sandbox = Sandbox::new(
             label,
@@ -73,7 +79,7 @@ impl WasmAdapter {
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         store.set_epoch_deadline(1);
         let time = Duration::from_secs(limits.init_timeout_secs);
-        let bindings = tokio::time::timeout(time, pre.instantiate_async(&mut store))
+        let instance = tokio::time::timeout(time, pre.instance_pre().instantiate_async(&mut store))
             .await
             .map_err(|_| {
                 AdapterError::Other(format!(
@@ -82,10 +88,15 @@ impl WasmAdapter {
                 ))
             })?
             .map_err(|err| AdapterError::Other(format!("{label} failed to start: {err:#}")))?;
+        let failed =
+            |err: wasmtime::Error| AdapterError::Other(format!("{label} failed to start: {err:#}"));
+        let bindings = Bindings::new(&mut store, &instance).map_err(failed)?;
+        let get = typed_get(&mut store, &instance).map_err(failed)?;
         Ok(WasmAdapter {
             label: label.to_string(),
             store,
             bindings,
+            get,
             secrets,
             incidents,
             retries,
@@ -180,6 +191,13 @@ impl WasmAdapter {
             Ok(Ok(Ok(value))) => return Ok(value),
             Ok(Ok(Err(error))) => convert(error),
             Ok(Err(trap)) => self.stop(self.explain_trap(call, &trap)),
+            Err(_) if self.store.data().memory.hit => self.stop(format!(
+                "{call} ran out of memory: the adapter reached limits.memory_mb = {} and, refused \
+                 more, kept running until it was stopped after {} s ({})",
+                self.limits.memory_mb,
+                budget.time.as_secs(),
+                budget.limit
+            )),
             Err(_) => self.stop(format!(
                 "{call} did not finish within {} s ({})",
                 budget.time.as_secs(),
@@ -207,6 +225,9 @@ impl WasmAdapter {
                 self.limits.memory_mb
             );
         }
+        if let Some(overflow) = trap.downcast_ref::<Overflow>() {
+            return overflow.to_string();
+        }
         if format!("{trap:#}").contains("fuel allocated for hostcalls") {
             return format!(
                 "{call} returned more data than limits.max_things = {} and limits.max_things_bytes = {} allow",
@@ -231,31 +252,11 @@ impl WasmAdapter {
         }
     }
 
-    /// Checks what `get` returned against the size limits.
-    fn check_size(&mut self, things: &[String]) -> Result<(), AdapterError> {
-        let count = things.len() as u64;
-        let bytes: u64 = things.iter().map(|thing| thing.len() as u64).sum();
-        let over = if count > self.limits.max_things {
-            format!(
-                "get returned {count} things, over limits.max_things = {}",
-                self.limits.max_things
-            )
-        } else if bytes > self.limits.max_things_bytes {
-            format!(
-                "get returned {bytes} bytes of things, over limits.max_things_bytes = {}",
-                self.limits.max_things_bytes
-            )
-        } else {
-            return Ok(());
-        };
-        Err(self.stop(over))
-    }
-
     fn rejections(&self, rejected: Vec<WitRejected>) -> Vec<Rejected> {
         rejected
             .into_iter()
             .map(|rejected| Rejected {
-                thing: rejected.thing,
+                thing: one_line(&rejected.thing),
                 reason: self.secrets.redact(&one_line(&rejected.reason)),
             })
             .collect()
@@ -265,10 +266,15 @@ impl WasmAdapter {
 impl Adapter for WasmAdapter {
     async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
         let budget = self.begin("get")?;
-        let guest = self.bindings.allsync_adapter_adapter();
-        let outcome = tokio::time::timeout(budget.time, guest.call_get(&mut self.store)).await;
-        let things = self.settle("get", &budget, outcome)?;
-        self.check_size(&things)?;
+        let limits = ThingLimits {
+            count: self.limits.max_things,
+            bytes: self.limits.max_things_bytes,
+        };
+        let call = with_limits(limits, self.get.call_async(&mut self.store, ()));
+        let outcome = tokio::time::timeout(budget.time, call)
+            .await
+            .map(|result| result.map(|(things,)| things));
+        let Things(things) = self.settle("get", &budget, outcome)?;
         Ok(things)
     }
 
@@ -291,15 +297,6 @@ impl Adapter for WasmAdapter {
     }
 }
 
-/// `text` with line breaks and other control characters turned into
-/// spaces, so an adapter cannot forge lines of allsync's own output.
-fn one_line(text: &str) -> String {
-    text.trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 fn convert(error: WitError) -> AdapterError {
     match error {
         WitError::InvalidConfig(message) => AdapterError::InvalidConfig(message),
@@ -309,4 +306,18 @@ fn convert(error: WitError) -> AdapterError {
         WitError::Unsupported(message) => AdapterError::Unsupported(message),
         WitError::Other(message) => AdapterError::Other(message),
     }
+}
+
+/// The adapter's `get` export, typed to lift its list as [`Things`].
+fn typed_get(
+    store: &mut Store<Sandbox>,
+    instance: &Instance,
+) -> wasmtime::Result<TypedFunc<(), (Result<Things, WitError>,)>> {
+    let interface = instance
+        .get_export_index(&mut *store, None, CONTRACT)
+        .ok_or_else(|| wasmtime::format_err!("no {CONTRACT} export"))?;
+    let get = instance
+        .get_export_index(&mut *store, Some(&interface), "get")
+        .ok_or_else(|| wasmtime::format_err!("no get in {CONTRACT}"))?;
+    instance.get_typed_func(store, get)
 }

@@ -20,6 +20,8 @@ pub struct Limits {
     pub job_timeout_secs: u64,
     /// Bytes of one HTTP response body.
     pub max_response_bytes: u64,
+    /// Bytes of one HTTP request body an adapter sends.
+    pub max_request_bytes: u64,
     /// Things one `get` may return.
     pub max_things: u64,
     /// Total bytes of the things one `get` returns.
@@ -42,6 +44,7 @@ impl Default for Limits {
             init_timeout_secs: 10,
             job_timeout_secs: 600,
             max_response_bytes: 64 * MIB,
+            max_request_bytes: 16 * MIB,
             max_things: 2_000_000,
             max_things_bytes: 128 * MIB,
             max_requests_per_call: 20_000,
@@ -68,10 +71,13 @@ impl Limits {
     }
 }
 
-/// Enforces the memory limit and remembers whether it was hit, so a trap
-/// can be explained.
+/// Enforces the memory limit on all of an instance's linear memories
+/// together (a component may have several), and remembers whether it was
+/// hit, so a trap or a timeout can be explained.
 pub(crate) struct MemoryLimiter {
     max_bytes: usize,
+    /// The bytes of every linear memory the instance has, together.
+    in_use: usize,
     pub(crate) hit: bool,
 }
 
@@ -79,20 +85,26 @@ impl MemoryLimiter {
     pub(crate) fn new(max_bytes: usize) -> Self {
         MemoryLimiter {
             max_bytes,
+            in_use: 0,
             hit: false,
         }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
+    /// Called for each memory as it is created (from 0) and as it grows.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
-        self.hit |= !allowed;
+        let in_use = self.in_use.saturating_sub(current).saturating_add(desired);
+        let allowed = in_use <= self.max_bytes;
+        match allowed {
+            true => self.in_use = in_use,
+            false => self.hit = true,
+        }
         Ok(allowed)
     }
 
@@ -104,5 +116,28 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         // A table element is a pointer's size; hold tables to the memory limit too.
         Ok(desired.saturating_mul(std::mem::size_of::<usize>()) <= self.max_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn the_memory_limit_holds_for_all_memories_together() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(
+            limiter.memory_growing(0, 60, None).unwrap(),
+            "a first memory"
+        );
+        assert!(limiter.memory_growing(60, 70, None).unwrap(), "it grows");
+        assert!(
+            !limiter.memory_growing(0, 40, None).unwrap(),
+            "a second memory would pass 100"
+        );
+        assert!(limiter.hit);
+        assert!(limiter.memory_growing(0, 30, None).unwrap(), "70 + 30 fits");
+        assert!(!limiter.memory_growing(30, 31, None).unwrap());
     }
 }

@@ -17,6 +17,7 @@ mod outbound;
 mod retry;
 mod sandbox;
 mod secrets;
+mod things;
 
 pub use catalog::Catalog;
 pub use connect::Pins;
@@ -24,9 +25,10 @@ pub use instance::WasmAdapter;
 pub use limits::Limits;
 pub use origin::OriginPattern;
 pub use outbound::HttpGrant;
-pub use sandbox::{DirectoryGrant, Grants};
+pub use sandbox::{DirectoryGrant, GrantAdvice, Grants};
 pub use secrets::Secrets;
 
+use crate::text::one_line;
 use bindings::PluginPre;
 use cache::ComponentCache;
 use sandbox::Sandbox;
@@ -36,6 +38,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
+
+/// The interface every adapter exports: the `allsync:adapter` contract this host implements.
+const CONTRACT: &str = "allsync:adapter/adapter@0.1.0";
 
 /// How often the epoch advances: the granularity of time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -109,6 +114,44 @@ pub struct Plugin {
     pre: PluginPre<Sandbox>,
 }
 
+impl Plugin {
+    /// The values in `config` of the keys this adapter marks secret, or why
+    /// one of them cannot be kept secret (see [`Secrets::refuse`]).
+    pub fn secrets<'a>(
+        &self,
+        config: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Secrets, String> {
+        let mut values = Vec::new();
+        for (name, value) in config {
+            if self.is_secret(name) {
+                if let Some(why) = Secrets::refuse(name, value) {
+                    return Err(why);
+                }
+                values.push(value.clone());
+            }
+        }
+        Ok(Secrets::new(values))
+    }
+
+    /// Whether this adapter marks config key `name` secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.info
+            .config
+            .iter()
+            .any(|key| key.secret && key.name == name)
+    }
+}
+
+/// Where compiled components are cached, and the key that seals them (kept
+/// outside the cache folder: see `cache.rs` for the trust model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheLocation {
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// The file holding this user's key, created if missing.
+    pub key: PathBuf,
+}
+
 /// The wasmtime engine, the host functions adapters may import, and the cache.
 pub struct Runtime {
     engine: Engine,
@@ -117,9 +160,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime caching compiled components in `cache_dir` (no cache if
+    /// A runtime caching compiled components at `cache` (no cache if
     /// `None`); `fuel` turns on fuel metering, needed by any fuel limit.
-    pub fn new(cache_dir: Option<PathBuf>, fuel: bool) -> Result<Self, RuntimeError> {
+    pub fn new(cache: Option<&CacheLocation>, fuel: bool) -> Result<Self, RuntimeError> {
         let setup = |err: wasmtime::Error| RuntimeError::Setup(format!("{err:#}"));
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true).consume_fuel(fuel);
@@ -128,7 +171,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(setup)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(setup)?;
-        let cache = ComponentCache::new(cache_dir, &engine);
+        let cache = ComponentCache::new(cache, &engine);
         Ok(Runtime {
             engine,
             linker,
@@ -261,23 +304,25 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
+/// What `describe` returned, every string on one line: allsync prints them,
+/// and an adapter must not forge lines of its output.
 impl From<bindings::allsync::adapter::types::Info> for AdapterInfo {
     fn from(info: bindings::allsync::adapter::types::Info) -> Self {
         AdapterInfo {
-            name: info.name,
-            version: info.version,
-            description: info.description,
+            name: one_line(&info.name),
+            version: one_line(&info.version),
+            description: one_line(&info.description),
             config: info
                 .config
                 .into_iter()
                 .map(|key| ConfigKey {
-                    name: key.name,
-                    description: key.description,
+                    name: one_line(&key.name),
+                    description: one_line(&key.description),
                     required: key.required,
                     secret: key.secret,
                 })
                 .collect(),
-            hosts: info.hosts,
+            hosts: info.hosts.iter().map(|host| one_line(host)).collect(),
             read_only: info.read_only,
         }
     }

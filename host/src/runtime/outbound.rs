@@ -7,21 +7,36 @@ use super::connect::{Pins, Route};
 use super::limits::Limits;
 use super::origin::{Origin, OriginPattern};
 use super::retry::{self, RetryPolicy};
+use super::sandbox::GrantAdvice;
+use super::secrets::Secrets;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// What the host refused or cut short for one instance, each message saying
-/// what happened and how to allow it.
-#[derive(Debug, Clone, Default)]
-pub struct Incidents(Arc<Mutex<Vec<String>>>);
+/// what happened and how to allow it, the instance's secrets redacted
+/// (an adapter may put a token in a host name).
+#[derive(Debug, Clone)]
+pub struct Incidents {
+    list: Arc<Mutex<Vec<String>>>,
+    secrets: Secrets,
+}
 
 impl Incidents {
+    /// Incidents of an instance holding `secrets`.
+    pub(crate) fn new(secrets: Secrets) -> Self {
+        Incidents {
+            list: Arc::default(),
+            secrets,
+        }
+    }
+
     pub(crate) fn record(&self, message: String) {
+        let message = self.secrets.redact(&message);
         tracing::warn!("{message}");
         let mut incidents = self
-            .0
+            .list
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !incidents.contains(&message) {
@@ -33,7 +48,7 @@ impl Incidents {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(
             &mut *self
-                .0
+                .list
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         )
@@ -55,7 +70,9 @@ pub(crate) struct OutboundPolicy {
     label: Arc<str>,
     grants: Arc<[HttpGrant]>,
     pins: Pins,
+    advice: GrantAdvice,
     max_response_bytes: u64,
+    max_request_bytes: u64,
     max_requests_per_call: u64,
     requests: u64,
     incidents: Incidents,
@@ -68,6 +85,7 @@ impl OutboundPolicy {
         label: &str,
         grants: &[HttpGrant],
         pins: Pins,
+        advice: GrantAdvice,
         limits: &Limits,
         incidents: Incidents,
         retries: Arc<AtomicU64>,
@@ -76,7 +94,9 @@ impl OutboundPolicy {
             label: label.into(),
             grants: grants.into(),
             pins,
+            advice,
             max_response_bytes: limits.max_response_bytes,
+            max_request_bytes: limits.max_request_bytes,
             max_requests_per_call: limits.max_requests_per_call,
             requests: 0,
             incidents,
@@ -103,9 +123,9 @@ impl OutboundPolicy {
             .collect();
         if matching.is_empty() {
             self.incidents.record(format!(
-                "refused a request from {} to {origin}: that origin is not granted to it; \
-                 add \"{origin}\" to its allowed_hosts in allsync.toml to allow it",
-                self.label
+                "refused a request from {} to {origin}: that origin is not granted to it; {}",
+                self.label,
+                self.advice.allow(&origin.to_string())
             ));
             return None;
         }
@@ -120,10 +140,13 @@ impl OutboundPolicy {
         Some(Route {
             https: origin.scheme == "https",
             private_allowed: matching.iter().any(|grant| grant.private),
+            origin: origin.to_string(),
+            advice: self.advice,
             host: origin.host,
             port: origin.port,
             pins: self.pins.clone(),
             max_response_bytes: self.max_response_bytes,
+            max_request_bytes: self.max_request_bytes,
             incidents: self.incidents.clone(),
             label: self.label.clone(),
             retry: self.retry.clone(),

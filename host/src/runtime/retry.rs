@@ -1,18 +1,23 @@
 //! Retrying adapters' HTTP requests, for every adapter in every language:
-//! on 429 the host waits `Retry-After` (capped) and tries again; on a
-//! connection failure or a 502/503/504 it retries idempotent methods with
-//! exponential backoff and jitter. A request that may have reached the
-//! server is never retried unless its method is idempotent.
+//! on a rate limit the host waits as long as the service asks (capped) and
+//! tries again; on a connection failure or a 502/503/504 it retries
+//! idempotent methods with exponential backoff and jitter. A request that
+//! may have reached the server is never retried unless its method is
+//! idempotent.
+//!
+//! A rate limit is a 429, or a 403 that says when to come back, as GitHub's
+//! secondary limits do; the wait is `Retry-After` (seconds or an HTTP date),
+//! else `x-ratelimit-reset` when `x-ratelimit-remaining` is 0 (a Unix time,
+//! as GitHub sends it, or seconds from now, as Terraform Cloud does).
 
 use super::connect::{self, Route};
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full, Limited};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 /// The first backoff; each further one doubles, plus up to as much jitter.
@@ -33,10 +38,10 @@ type Sent = (
 
 /// What one attempt came to, as far as retrying is concerned.
 enum Attempt<'a> {
-    /// The server answered.
+    /// The server answered; `wait` is how long it asks to be left alone, if it says.
     Answered {
         status: StatusCode,
-        retry_after: Option<Duration>,
+        wait: Option<Duration>,
     },
     /// No answer came.
     Failed { error: &'a Error, maybe_sent: bool },
@@ -49,15 +54,28 @@ pub(crate) async fn send(
     route: Route,
 ) -> Result<Sent, Error> {
     let (parts, body) = request.into_parts();
-    // Buffered, so the same body can be sent again.
-    let body = body.collect().await?.to_bytes();
+    // Buffered, so the same body can be sent again, up to the limit.
+    let limit = route.max_request_bytes;
+    let body = match Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            route.incidents.record(format!(
+                "refused a request from {} to {}: its body is over limits.max_request_bytes = {limit}",
+                route.label, route.host
+            ));
+            return Err(Error::HttpRequestBodySize(Some(limit)));
+        }
+    };
     let mut retries = 0;
     loop {
         let outcome = connect::attempt(rebuild(&parts, body.clone()), options, &route).await;
         let attempt = match &outcome {
             Ok(response) => Attempt::Answered {
                 status: response.status(),
-                retry_after: retry_after(response),
+                wait: requested_wait(response.headers(), SystemTime::now()),
             },
             Err(failure) => Attempt::Failed {
                 error: &failure.error,
@@ -117,17 +135,19 @@ fn decide(
         StatusCode::GATEWAY_TIMEOUT,
     ];
     match attempt {
+        // A wait longer than allowed goes back to the adapter as it came.
+        Attempt::Answered {
+            status: StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN,
+            wait: Some(wait),
+        } if wait > policy.max_wait => None,
+        Attempt::Answered {
+            status: status @ (StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN),
+            wait: Some(wait),
+        } => Some((wait, format!("rate limited ({})", status.as_u16()))),
         Attempt::Answered {
             status: StatusCode::TOO_MANY_REQUESTS,
-            retry_after,
-        } => match retry_after {
-            // A wait longer than allowed goes back to the adapter as a 429.
-            Some(wait) if wait > policy.max_wait => None,
-            wait => Some((
-                wait.unwrap_or_else(|| backoff(retries)),
-                "rate limited (429)".into(),
-            )),
-        },
+            wait: None,
+        } => Some((backoff(retries), "rate limited (429)".into())),
         Attempt::Answered { status, .. } if idempotent && outage.contains(&status) => {
             Some((backoff(retries), format!("server error ({status})")))
         }
@@ -153,14 +173,35 @@ fn retryable(error: &Error) -> bool {
     )
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is left to backoff).
-fn retry_after(response: &http::Response<Incoming>) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    value.trim().parse().ok().map(Duration::from_secs)
+/// How long the server asks to be left alone, at `now`: `Retry-After`
+/// (seconds or an HTTP date), else `x-ratelimit-reset` once
+/// `x-ratelimit-remaining` is 0. `None` when it does not say.
+fn requested_wait(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    if let Some(value) = header("retry-after") {
+        return match value.parse() {
+            Ok(seconds) => Some(Duration::from_secs(seconds)),
+            Err(_) => Some(until(httpdate::parse_http_date(value).ok()?, now)),
+        };
+    }
+    if header("x-ratelimit-remaining")? != "0" {
+        return None;
+    }
+    let reset: f64 = header("x-ratelimit-reset")?.parse().ok()?;
+    // A reset written as a Unix time is far past any sane wait in seconds.
+    const UNIX_TIME_FROM: f64 = 1_000_000_000.0;
+    match reset {
+        reset if !reset.is_finite() || reset < 0.0 => None,
+        reset if reset >= UNIX_TIME_FROM => {
+            Some(until(UNIX_EPOCH + Duration::from_secs_f64(reset), now))
+        }
+        reset => Some(Duration::from_secs_f64(reset)),
+    }
+}
+
+/// How long from `now` until `time` (nothing if it has passed).
+fn until(time: SystemTime, now: SystemTime) -> Duration {
+    time.duration_since(now).unwrap_or(Duration::ZERO)
 }
 
 /// Exponential backoff with full jitter: `2^n × FIRST_BACKOFF` plus up to as much again.
@@ -182,11 +223,72 @@ mod tests {
         }
     }
 
-    fn answered(status: u16, retry_after: Option<u64>) -> Attempt<'static> {
+    fn answered(status: u16, wait: Option<u64>) -> Attempt<'static> {
         Attempt::Answered {
             status: StatusCode::from_u16(status).unwrap(),
-            retry_after: retry_after.map(Duration::from_secs),
+            wait: wait.map(Duration::from_secs),
         }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_str(value).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_403_that_says_when_to_come_back_is_a_rate_limit() {
+        let (wait, why) = decide(answered(403, Some(2)), &Method::PUT, 0, &policy()).unwrap();
+        assert_eq!(
+            (wait, why.as_str()),
+            (Duration::from_secs(2), "rate limited (403)")
+        );
+        assert!(
+            decide(answered(403, None), &Method::GET, 0, &policy()).is_none(),
+            "a plain 403 is a refusal"
+        );
+        assert!(decide(answered(403, Some(61)), &Method::GET, 0, &policy()).is_none());
+    }
+
+    #[test]
+    fn the_wait_is_read_from_retry_after_in_either_form_or_from_the_reset() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let wait = |pairs: &[(&'static str, &str)]| requested_wait(&headers(pairs), now);
+        assert_eq!(wait(&[("retry-after", "6")]), Some(Duration::from_secs(6)));
+        let in_six = httpdate::fmt_http_date(now + Duration::from_secs(6));
+        assert_eq!(
+            wait(&[("retry-after", &in_six)]),
+            Some(Duration::from_secs(6))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(60));
+        assert_eq!(wait(&[("retry-after", &past)]), Some(Duration::ZERO));
+        assert_eq!(wait(&[("retry-after", "soon")]), None);
+        let unix = (1_800_000_000u64 + 30).to_string();
+        assert_eq!(
+            wait(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &unix)]),
+            Some(Duration::from_secs(30)),
+            "GitHub: a Unix time"
+        );
+        assert_eq!(
+            wait(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "0.25")
+            ]),
+            Some(Duration::from_millis(250)),
+            "Terraform Cloud: seconds from now"
+        );
+        assert_eq!(
+            wait(&[("x-ratelimit-remaining", "12"), ("x-ratelimit-reset", "5")]),
+            None,
+            "not exhausted"
+        );
+        assert_eq!(wait(&[]), None);
     }
 
     #[test]

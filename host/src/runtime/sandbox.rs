@@ -11,6 +11,7 @@ use super::connect::Pins;
 use super::limits::{Limits, MemoryLimiter};
 use super::outbound::{HttpGrant, Incidents, OutboundPolicy};
 use super::secrets::Secrets;
+use crate::text::one_line;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -35,6 +36,30 @@ pub struct Grants {
     pub directory: Option<DirectoryGrant>,
     /// Host names pinned to addresses, consulted before DNS.
     pub resolve: Pins,
+    /// How the operator grants more, for the messages of refused requests.
+    pub advice: GrantAdvice,
+}
+
+/// Where the operator grants origins, so a refusal can say what to add.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GrantAdvice {
+    /// In the instance's `allowed_hosts` in `allsync.toml`.
+    #[default]
+    ConfigFile,
+    /// With `--allow-host` on the command line (`allsync test-adapter`).
+    CommandLine,
+}
+
+impl GrantAdvice {
+    /// What to do to grant `origin`.
+    pub fn allow(self, origin: &str) -> String {
+        match self {
+            GrantAdvice::ConfigFile => {
+                format!("add \"{origin}\" to its allowed_hosts in allsync.toml to allow it")
+            }
+            GrantAdvice::CommandLine => format!("pass --allow-host {origin} to allow it"),
+        }
+    }
 }
 
 /// A host directory made visible to an adapter instance as `/`.
@@ -91,6 +116,7 @@ impl Sandbox {
                 label,
                 &grants.http,
                 grants.resolve.clone(),
+                grants.advice,
                 limits,
                 incidents,
                 retries,
@@ -149,21 +175,34 @@ struct LineLogger {
 
 impl LineLogger {
     fn emit(&self, line: &[u8]) {
-        let line = String::from_utf8_lossy(line);
-        let line = self.secrets.redact(line.trim_end_matches('\r'));
+        let line = one_line(&self.secrets.redact(&String::from_utf8_lossy(line)));
         tracing::info!(target: "allsync::adapter", "[{}] {line}", self.label);
     }
 
+    /// Logs each complete line; a line grown past [`MAX_LOG_LINE`] is logged
+    /// in pieces, cut where no secret is split.
     fn emit_complete_lines(&mut self) {
         while let Some(end) = self.pending.iter().position(|&byte| byte == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
             self.emit(&line[..end]);
         }
         if self.pending.len() > MAX_LOG_LINE {
-            let line = std::mem::take(&mut self.pending);
-            self.emit(&line);
+            let cut = match self.secrets.safe_cut(&self.pending, self.pending.len()) {
+                0 => self.pending.len(),
+                cut => char_start(&self.pending, cut),
+            };
+            let piece: Vec<u8> = self.pending.drain(..cut).collect();
+            self.emit(&piece);
         }
     }
+}
+
+/// `at`, or the start of the UTF-8 character it falls inside (never 0, so a piece is never empty).
+fn char_start(bytes: &[u8], mut at: usize) -> usize {
+    while at > 1 && bytes.get(at).is_some_and(|byte| byte & 0xC0 == 0x80) {
+        at -= 1;
+    }
+    at
 }
 
 impl AsyncWrite for LineLogger {

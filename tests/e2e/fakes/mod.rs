@@ -4,7 +4,9 @@
 //!
 //! Every fake shares [`Controls`]: a log of the requests it received, and
 //! faults to inject: rate limits (429 with `Retry-After`, in the service's
-//! own error shape) and outages (503).
+//! own error shape), outages (503), and any other answer to chosen requests
+//! ([`Fault`]: a 5xx on page 2, a failure half-way through a batch, a 403
+//! with `Retry-After`).
 
 pub mod github;
 pub mod google;
@@ -25,8 +27,85 @@ pub struct Controls {
     inner: Arc<Mutex<ControlState>>,
 }
 
+/// An answer given instead of the real one to some requests: those whose
+/// "METHOD /path?query" starts with a prefix, after letting some through.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    prefix: String,
+    skip: usize,
+    times: usize,
+    status: StatusCode,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Fault {
+    /// Requests starting with `prefix` (e.g. "GET /api/users.list") get `status` once.
+    pub fn on(prefix: &str, status: u16) -> Self {
+        Fault {
+            prefix: prefix.to_string(),
+            skip: 0,
+            times: 1,
+            status: StatusCode::from_u16(status).expect("a valid status code"),
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    /// Lets the first `skip` matching requests through (so `after(1)` hits the second).
+    pub fn after(mut self, skip: usize) -> Self {
+        self.skip = skip;
+        self
+    }
+
+    /// Fails `times` matching requests instead of one.
+    pub fn times(mut self, times: usize) -> Self {
+        self.times = times;
+        self
+    }
+
+    /// Adds a header to the answer.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The answer's body (sent as JSON).
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_string();
+        self
+    }
+
+    /// Whether this fault answers `line`, counting it off if so.
+    fn strikes(&mut self, line: &str) -> bool {
+        if self.times == 0 || !line.starts_with(&self.prefix) {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        self.times -= 1;
+        true
+    }
+
+    fn response(&self) -> Response {
+        let mut response = (self.status, Body::from(self.body.clone())).into_response();
+        let headers = response.headers_mut();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        for (name, value) in &self.headers {
+            headers.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
+                HeaderValue::from_str(value).expect("a valid header value"),
+            );
+        }
+        response
+    }
+}
+
 #[derive(Default)]
 struct ControlState {
+    faults: Vec<Fault>,
     rate_limits: u32,
     retry_after: u32,
     outages: u32,
@@ -43,6 +122,11 @@ impl Controls {
         let mut state = self.inner.lock().unwrap();
         state.rate_limits = times;
         state.retry_after = retry_after;
+    }
+
+    /// Answers matching requests with `fault` instead (see [`Fault`]).
+    pub fn inject(&self, fault: Fault) {
+        self.inner.lock().unwrap().faults.push(fault);
     }
 
     /// The next `times` requests get 503.
@@ -145,7 +229,15 @@ async fn answer(
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_string();
-        state.log.push(format!("{} {path}", request.method()));
+        let line = format!("{} {path}", request.method());
+        let injected = state
+            .faults
+            .iter_mut()
+            .find_map(|fault| fault.strikes(&line).then(|| fault.response()));
+        state.log.push(line);
+        if let Some(response) = injected {
+            return response;
+        }
         if state.rate_limits > 0 {
             state.rate_limits -= 1;
             Some((StatusCode::TOO_MANY_REQUESTS, Some(state.retry_after)))
