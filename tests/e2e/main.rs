@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod fakes;
 mod file_sync;
+mod file_writes;
 mod github_team;
 mod google_group;
 mod hostile;

@@ -1,9 +1,17 @@
 //! A list file in memory, in one of the supported formats, able to render
-//! itself back with what it did not read (comments, other CSV columns) kept.
+//! itself back with everything allsync did not change kept as it was: a
+//! leading byte-order mark, line endings, whether the file ends with a line
+//! break, comments and blank lines, other CSV columns, and the exact text of
+//! every line or CSV record that was neither added nor removed.
 
-use allsync_sdk::Error;
+use crate::entries::{Entries, Shape, drop_wanted};
+use crate::table::{self, Columns};
+use allsync_sdk::{Error, Rejected};
 use std::collections::HashSet;
 use std::path::Path;
+
+/// The byte-order mark some editors put at the start of UTF-8 files.
+const BOM: char = '\u{feff}';
 
 /// How a file holds its things.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,154 +62,133 @@ impl Format {
 }
 
 /// A parsed list file.
-pub enum Document {
-    Text {
-        lines: Vec<String>,
-    },
-    Csv {
-        header: csv::StringRecord,
-        column: usize,
-        rows: Vec<csv::StringRecord>,
-    },
-    Json {
-        things: Vec<String>,
-    },
+pub struct Document {
+    /// Whether the file starts with a byte-order mark, kept when it is written.
+    bom: bool,
+    body: Body,
+}
+
+/// What follows the byte-order mark, by format.
+enum Body {
+    /// Every line is an entry; those that are not comments or blank hold a thing.
+    Text(Entries),
+    /// The header row is the first entry, then each record is one.
+    Csv { entries: Entries, columns: Columns },
+    /// The array's strings, and the shape of the lines to write them in.
+    Json { things: Vec<String>, shape: Shape },
 }
 
 impl Document {
     /// Parses `text` as `format`; the error says what is wrong and where.
     pub fn parse(format: &Format, text: &str) -> Result<Self, String> {
-        match format {
-            Format::Text => Ok(Document::Text {
-                lines: text.lines().map(str::to_string).collect(),
-            }),
-            Format::Csv { column } => parse_csv(text, column),
+        let (bom, text) = match text.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let body = match format {
+            Format::Text => Body::Text(Entries::read(
+                text,
+                text.split_inclusive('\n')
+                    .map(|line| (line, text_thing(line))),
+            )),
+            Format::Csv { column } => {
+                let (entries, columns) = table::read(text, column)?;
+                Body::Csv { entries, columns }
+            }
             Format::Json => serde_json::from_str(text)
-                .map(|things| Document::Json { things })
-                .map_err(|err| format!("expected a JSON array of strings: {err}")),
-        }
+                .map(|things| Body::Json {
+                    things,
+                    shape: Shape::of(text),
+                })
+                .map_err(|err| format!("expected a JSON array of strings: {err}"))?,
+        };
+        Ok(Document { bom, body })
     }
 
-    /// The things in the file, in file order.
+    /// The things in the file, trimmed, in file order.
     pub fn things(&self) -> Vec<String> {
-        match self {
-            Document::Text { lines } => lines
+        match &self.body {
+            Body::Text(entries) | Body::Csv { entries, .. } => entries.things(),
+            Body::Json { things, .. } => things
                 .iter()
-                .filter_map(|line| text_thing(line))
-                .map(str::to_string)
-                .collect(),
-            Document::Csv { column, rows, .. } => rows
-                .iter()
-                .filter_map(|row| row.get(*column).map(str::trim))
+                .map(|thing| thing.trim())
                 .filter(|thing| !thing.is_empty())
                 .map(str::to_string)
                 .collect(),
-            Document::Json { things } => things
-                .iter()
-                .map(|thing| thing.trim().to_string())
-                .collect(),
         }
     }
 
-    /// Appends `things` at the end of the file.
-    pub fn add(&mut self, things: &[String]) {
-        match self {
-            Document::Text { lines } => lines.extend(things.iter().cloned()),
-            Document::Csv {
-                header,
-                column,
-                rows,
-            } => rows.extend(things.iter().map(|thing| {
-                let mut row = vec![""; header.len()];
-                row[*column] = thing;
-                csv::StringRecord::from(row)
-            })),
-            Document::Json { things: list } => list.extend(things.iter().cloned()),
+    /// Appends `things` at the end of the file, in the file's line ending;
+    /// returns those the format cannot hold, which are left out.
+    pub fn add(&mut self, things: &[String]) -> Vec<Rejected> {
+        let mut rejected = Vec::new();
+        for thing in things {
+            match &mut self.body {
+                Body::Text(entries) => match unfit_for_a_line(thing) {
+                    Some(reason) => rejected.push(Rejected::new(thing.as_str(), reason)),
+                    None => {
+                        let line = format!("{thing}{}", entries.ending().as_str());
+                        entries.append(thing, line);
+                    }
+                },
+                Body::Csv { entries, columns } => {
+                    let record = columns.record(thing, entries.ending());
+                    entries.append(thing, record);
+                }
+                Body::Json { things, .. } => things.push(thing.clone()),
+            }
         }
+        rejected
     }
 
-    /// Removes every entry whose thing is in `wanted`; returns the things removed.
+    /// Removes every entry whose (trimmed) thing is in `wanted`; returns the
+    /// things that were found and removed.
     pub fn remove<'a>(&mut self, wanted: &HashSet<&'a str>) -> HashSet<&'a str> {
-        let mut removed = HashSet::new();
-        let mut keep = |thing: Option<&str>| match thing.and_then(|thing| wanted.get(thing)) {
-            Some(found) => {
-                removed.insert(*found);
-                false
-            }
-            None => true,
-        };
-        match self {
-            Document::Text { lines } => lines.retain(|line| keep(text_thing(line))),
-            Document::Csv { column, rows, .. } => {
-                rows.retain(|row| keep(row.get(*column).map(str::trim)))
-            }
-            Document::Json { things } => things.retain(|thing| keep(Some(thing.trim()))),
+        match &mut self.body {
+            Body::Text(entries) | Body::Csv { entries, .. } => entries.remove(wanted),
+            Body::Json { things, .. } => drop_wanted(things, |thing| Some(thing.trim()), wanted),
         }
-        removed
     }
 
     /// The file's new contents.
     pub fn render(&self) -> Vec<u8> {
-        match self {
-            Document::Text { lines } => {
-                let mut text = lines.join("\n");
-                text.push('\n');
-                text.into_bytes()
-            }
-            Document::Csv { header, rows, .. } => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                for record in std::iter::once(header).chain(rows) {
-                    writer
-                        .write_record(record)
-                        .expect("writing CSV to memory cannot fail");
-                }
-                writer
-                    .into_inner()
-                    .expect("flushing CSV to memory cannot fail")
-            }
-            Document::Json { things } => {
-                let mut text =
-                    serde_json::to_string_pretty(things).expect("a list of strings is JSON");
-                text.push('\n');
-                text.into_bytes()
-            }
+        let mut text = String::new();
+        if self.bom {
+            text.push(BOM);
         }
+        match &self.body {
+            Body::Text(entries) | Body::Csv { entries, .. } => text.push_str(&entries.render()),
+            Body::Json { things, shape } => text.push_str(&render_json(things, *shape)),
+        }
+        text.into_bytes()
     }
 }
 
-/// The thing on a text line, if the line holds one.
+/// The thing on a text line, if the line holds one: not blank, not a comment.
 fn text_thing(line: &str) -> Option<&str> {
     let thing = line.trim();
     (!thing.is_empty() && !thing.starts_with('#')).then_some(thing)
 }
 
-fn parse_csv(text: &str, column: &str) -> Result<Document, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|err| format!("unreadable CSV header: {err}"))?
-        .clone();
-    let index = header
-        .iter()
-        .position(|name| name.trim().eq_ignore_ascii_case(column))
-        .ok_or_else(|| {
-            let names: Vec<&str> = header.iter().collect();
-            format!(
-                "no column `{column}` in the CSV header (columns: {})",
-                names.join(", ")
-            )
-        })?;
-    let rows = reader
-        .records()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| format!("malformed CSV: {err}"))?;
-    Ok(Document::Csv {
-        header,
-        column: index,
-        rows,
-    })
+/// Why `thing` cannot be a line of a text file of its own, if it cannot.
+fn unfit_for_a_line(thing: &str) -> Option<&'static str> {
+    if thing.contains(['\n', '\r']) {
+        Some("a text file holds one thing per line, and this one has a line break")
+    } else if text_thing(thing).is_none() {
+        Some("in a text file a blank line or one starting with `#` holds no thing")
+    } else {
+        None
+    }
+}
+
+/// `things` as a pretty-printed JSON array, with lines of `shape`.
+fn render_json(things: &[String], shape: Shape) -> String {
+    let mut text = serde_json::to_string_pretty(things).expect("a list of strings is JSON");
+    if shape.final_newline {
+        text.push('\n');
+    }
+    // JSON escapes line breaks inside strings, so every one here ends a line.
+    text.replace('\n', shape.ending.as_str())
 }
 
 #[cfg(test)]
@@ -239,6 +226,126 @@ mod tests {
             String::from_utf8(doc.render()).unwrap(),
             "name,email\nBob,bob@x.com\n,cy@x.com\n"
         );
+    }
+
+    /// `text` parsed as `format`, changed by `change`, rendered.
+    fn changed(format: &Format, text: &str, change: impl FnOnce(&mut Document)) -> String {
+        let mut doc = Document::parse(format, text).unwrap();
+        change(&mut doc);
+        String::from_utf8(doc.render()).unwrap()
+    }
+
+    fn add(thing: &str) -> impl FnOnce(&mut Document) {
+        move |doc| assert!(doc.add(&[thing.to_string()]).is_empty())
+    }
+
+    fn csv() -> Format {
+        Format::Csv {
+            column: "email".into(),
+        }
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_part_of_the_first_thing_in_any_format() {
+        for (format, text) in [
+            (Format::Text, "\u{feff}ann@x.com\n"),
+            (csv(), "\u{feff}email\nann@x.com\n"),
+            (Format::Json, "\u{feff}[\"ann@x.com\"]"),
+        ] {
+            let doc = Document::parse(&format, text).unwrap();
+            assert_eq!(doc.things(), ["ann@x.com"], "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_written_back_in_every_format() {
+        for (format, text) in [
+            (Format::Text, "\u{feff}ann@x.com\n"),
+            (csv(), "\u{feff}email\nann@x.com\n"),
+            (Format::Json, "\u{feff}[\"ann@x.com\"]"),
+        ] {
+            let written = changed(&format, text, add("bob@x.com"));
+            assert!(written.starts_with("\u{feff}"), "{format:?}: {written:?}");
+            let doc = Document::parse(&format, &written).unwrap();
+            assert_eq!(doc.things(), ["ann@x.com", "bob@x.com"], "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_csv_row_short_of_fields_is_read_and_written_back_as_it_was() {
+        let text = "email,name\nann@x.com,Ann\nbob@x.com\n";
+        assert_eq!(
+            Document::parse(&csv(), text).unwrap().things(),
+            ["ann@x.com", "bob@x.com"]
+        );
+        assert_eq!(
+            changed(&csv(), text, add("cy@x.com")),
+            "email,name\nann@x.com,Ann\nbob@x.com\ncy@x.com,\n"
+        );
+    }
+
+    #[test]
+    fn csv_rows_allsync_does_not_touch_keep_their_exact_text() {
+        let text = "email,name\n\"ann@x.com\",  Ann  \nbob@x.com,\"Bob, \"\"B\"\"\"\ncy@x.com,Cy\n";
+        let written = changed(&csv(), text, |doc| {
+            doc.remove(&HashSet::from(["bob@x.com"]));
+            add("dee@x.com")(doc);
+        });
+        assert_eq!(
+            written,
+            "email,name\n\"ann@x.com\",  Ann  \ncy@x.com,Cy\ndee@x.com,\n"
+        );
+    }
+
+    #[test]
+    fn added_csv_fields_are_quoted_when_they_must_be() {
+        let written = changed(&csv(), "email\n", add("odd,\"name\"@x.com"));
+        assert_eq!(written, "email\n\"odd,\"\"name\"\"@x.com\"\n");
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        assert_eq!(
+            changed(&Format::Text, "# team\r\nann@x.com\r\n", add("bob@x.com")),
+            "# team\r\nann@x.com\r\nbob@x.com\r\n"
+        );
+        assert_eq!(
+            changed(&csv(), "email,name\r\nann@x.com,Ann\r\n", add("bob@x.com")),
+            "email,name\r\nann@x.com,Ann\r\nbob@x.com,\r\n"
+        );
+        assert_eq!(
+            changed(
+                &Format::Json,
+                "[\r\n  \"ann@x.com\"\r\n]\r\n",
+                add("bob@x.com")
+            ),
+            "[\r\n  \"ann@x.com\",\r\n  \"bob@x.com\"\r\n]\r\n"
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_final_line_break_keeps_it_that_way() {
+        assert_eq!(
+            changed(&Format::Text, "ann@x.com", add("bob@x.com")),
+            "ann@x.com\nbob@x.com"
+        );
+        assert_eq!(
+            changed(&csv(), "email\r\nann@x.com", add("bob@x.com")),
+            "email\r\nann@x.com\r\nbob@x.com"
+        );
+        assert_eq!(
+            changed(&Format::Json, "[\"ann@x.com\"]", add("bob@x.com")),
+            "[\n  \"ann@x.com\",\n  \"bob@x.com\"\n]"
+        );
+    }
+
+    #[test]
+    fn a_text_file_refuses_things_it_could_not_read_back() {
+        let mut doc = Document::parse(&Format::Text, "ann@x.com\n").unwrap();
+        let things = ["two\nlines@x.com", "# not a comment", "  ", "bob@x.com"].map(String::from);
+        let rejected: Vec<String> = doc.add(&things).into_iter().map(|r| r.thing).collect();
+        assert_eq!(rejected, ["two\nlines@x.com", "# not a comment", "  "]);
+        assert_eq!(doc.things(), ["ann@x.com", "bob@x.com"]);
     }
 
     #[test]
