@@ -1,15 +1,39 @@
-//! A fake Slack Web API, following https://api.slack.com/web and the method
-//! pages of the methods it implements: `usergroups.users.list`,
-//! `usergroups.users.update`, `users.info`, `users.lookupByEmail`,
-//! `conversations.members`, `conversations.invite`, `conversations.kick`.
+//! A fake Slack Web API, following https://api.slack.com/web (calling
+//! conventions, `ok`/`error` answers), https://api.slack.com/apis/rate-limits
+//! (HTTP 429 with `Retry-After`, through [`Controls`]), the user object
+//! (https://api.slack.com/types/user: `is_bot`, `deleted`, `is_restricted`,
+//! `is_ultra_restricted`), and the pages of the methods it implements:
+//! https://api.slack.com/methods/usergroups.users.list,
+//! https://api.slack.com/methods/usergroups.users.update,
+//! https://api.slack.com/methods/users.info,
+//! https://api.slack.com/methods/users.lookupByEmail,
+//! https://api.slack.com/methods/conversations.members,
+//! https://api.slack.com/methods/conversations.invite,
+//! https://api.slack.com/methods/conversations.kick.
 //!
-//! As Slack does: every call needs `Authorization: Bearer <token>` (else
-//! `not_authed` / `invalid_auth`); failures are HTTP 200 with
-//! `{"ok": false, "error": "..."}`; reads take query parameters, writes a
-//! form-encoded body; `conversations.members` pages with `limit` and an
-//! opaque `cursor` in `response_metadata.next_cursor`, here at most
-//! `PAGE` per page so clients must paginate; an empty user group is refused;
-//! `conversations.invite` with `force=true` reports per-user `errors`.
+//! As Slack does:
+//! - every call needs `Authorization: Bearer <token>` (else `not_authed` /
+//!   `invalid_auth`); failures are HTTP 200 with `{"ok": false, "error":
+//!   "..."}`; reads take query parameters, writes a form-encoded body;
+//! - user groups and channels list bots, guests and deactivated accounts
+//!   like anyone else; `users.info` and `users.lookupByEmail` (any case of
+//!   the email) describe them with the user object's flags, and answer
+//!   `user_not_found` / `users_not_found` for no one;
+//! - `usergroups.users.update` replaces the whole list, takes IDs separated
+//!   by commas (spaces allowed), and refuses the whole update if one ID is
+//!   a bot, a guest or a deactivated account (`invalid_users`; a
+//!   single-channel guest `single_channel_guests_cannot_be_added`), or if
+//!   none is given (`no_users_provided`): a user group cannot be emptied;
+//! - `conversations.members` pages with `limit` and an opaque `cursor`
+//!   (`response_metadata.next_cursor`; `invalid_cursor` for one it did not
+//!   give), here at most `PAGE` per page so clients must paginate;
+//! - `conversations.invite` takes up to 1000 users; a user it cannot invite
+//!   is listed in `errors` (`user_not_found`, `already_in_channel`,
+//!   `cant_invite` for a deactivated account, `ura_max_channels` for a
+//!   single-channel guest already in a channel); without `force=true` one
+//!   such error fails the whole call, with it the others are invited and
+//!   the answer is `ok: false` only if no one was;
+//! - `conversations.kick` removes one user (`not_in_channel` if not there).
 
 use super::{Controls, bearer, serve};
 use axum::Json;
@@ -24,13 +48,27 @@ use std::sync::{Arc, Mutex};
 
 /// The most members `conversations.members` returns per page.
 pub const PAGE: usize = 3;
+/// The most users `conversations.invite` takes.
+const INVITE_LIMIT: usize = 1000;
+
+/// What kind of account a user is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Person,
+    Bot,
+    Deactivated,
+    /// A multi-channel guest (`is_restricted`).
+    Guest,
+    /// A single-channel guest (`is_restricted` and `is_ultra_restricted`).
+    SingleChannelGuest,
+}
 
 /// One Slack user.
 #[derive(Clone)]
 pub struct User {
     pub id: String,
     pub email: String,
-    pub is_bot: bool,
+    pub kind: Kind,
 }
 
 #[derive(Default)]
@@ -38,6 +76,8 @@ struct Workspace {
     users: Vec<User>,
     groups: BTreeMap<String, Vec<String>>,
     channels: BTreeMap<String, Vec<String>>,
+    /// The `users` of every `usergroups.users.update`, accepted or not.
+    updates: Vec<Vec<String>>,
 }
 
 /// A running fake Slack.
@@ -52,32 +92,19 @@ pub struct FakeSlack {
 type Params = HashMap<String, String>;
 
 impl FakeSlack {
-    /// A workspace with users `U1`, `U2`, ... for `emails`, plus a bot `B1`.
+    /// A workspace with people `U1`, `U2`, ... for `emails`, then a bot
+    /// (`bot@example.com`).
     pub fn start(token: &str, emails: &[&str]) -> Self {
-        let mut users: Vec<User> = emails
-            .iter()
-            .enumerate()
-            .map(|(n, email)| User {
-                id: format!("U{}", n + 1),
-                email: email.to_string(),
-                is_bot: false,
-            })
-            .collect();
-        users.push(User {
-            id: "B1".into(),
-            email: "bot@example.com".into(),
-            is_bot: true,
-        });
-        let workspace = Workspace {
-            users,
-            ..Workspace::default()
-        };
         let fake = FakeSlack {
             addr: "127.0.0.1:0".parse().unwrap(),
             controls: Controls::default(),
             token: token.into(),
-            workspace: Arc::new(Mutex::new(workspace)),
+            workspace: Arc::default(),
         };
+        for email in emails {
+            fake.user(email, Kind::Person);
+        }
+        fake.user("bot@example.com", Kind::Bot);
         let router = Router::new()
             .route("/api/{method}", any(call))
             .with_state(fake.clone());
@@ -93,13 +120,32 @@ impl FakeSlack {
         format!("http://{}/api", self.addr)
     }
 
-    /// Creates a user group with these members (by email).
+    /// Adds a user of `kind`; returns its ID.
+    pub fn user(&self, email: &str, kind: Kind) -> String {
+        let mut workspace = self.workspace.lock().unwrap();
+        let id = format!("U{}", workspace.users.len() + 1);
+        workspace.users.push(User {
+            id: id.clone(),
+            email: email.to_string(),
+            kind,
+        });
+        id
+    }
+
+    /// Adds people; for big workspaces.
+    pub fn add_users(&self, emails: impl IntoIterator<Item = String>) {
+        for email in emails {
+            self.user(&email, Kind::Person);
+        }
+    }
+
+    /// Creates a user group with these members (by email, any kind).
     pub fn group(&self, id: &str, emails: &[&str]) {
         let ids = self.ids(emails);
         self.workspace.lock().unwrap().groups.insert(id.into(), ids);
     }
 
-    /// Creates a channel with these members (by email; `bot@example.com` is the bot).
+    /// Creates a channel with these members (by email, any kind).
     pub fn channel(&self, id: &str, emails: &[&str]) {
         let ids = self.ids(emails);
         self.workspace
@@ -107,19 +153,6 @@ impl FakeSlack {
             .unwrap()
             .channels
             .insert(id.into(), ids);
-    }
-
-    /// Adds users, returning nothing; for big workspaces.
-    pub fn add_users(&self, emails: impl IntoIterator<Item = String>) {
-        let mut workspace = self.workspace.lock().unwrap();
-        for email in emails {
-            let id = format!("U{}", workspace.users.len() + 1);
-            workspace.users.push(User {
-                id,
-                email,
-                is_bot: false,
-            });
-        }
     }
 
     /// The emails of a group's members, sorted.
@@ -132,6 +165,17 @@ impl FakeSlack {
     pub fn channel_emails(&self, id: &str) -> Vec<String> {
         let workspace = self.workspace.lock().unwrap();
         emails(&workspace, &workspace.channels[id])
+    }
+
+    /// The users of every `usergroups.users.update` so far, as emails
+    /// (sorted), accepted or refused.
+    pub fn updates(&self) -> Vec<Vec<String>> {
+        let workspace = self.workspace.lock().unwrap();
+        workspace
+            .updates
+            .iter()
+            .map(|ids| emails(&workspace, ids))
+            .collect()
     }
 
     fn ids(&self, emails: &[&str]) -> Vec<String> {
@@ -151,18 +195,36 @@ impl FakeSlack {
     }
 }
 
+/// The emails of `ids` (an unknown ID as itself), sorted.
 fn emails(workspace: &Workspace, ids: &[String]) -> Vec<String> {
     let mut emails: Vec<String> = ids
         .iter()
-        .filter_map(|id| workspace.users.iter().find(|u| &u.id == id))
-        .map(|u| u.email.clone())
+        .map(|id| match workspace.user(id) {
+            Some(user) => user.email.clone(),
+            None => id.clone(),
+        })
         .collect();
     emails.sort();
     emails
 }
 
+impl Workspace {
+    fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+}
+
 fn fail(error: &str) -> Json<Value> {
     Json(json!({ "ok": false, "error": error }))
+}
+
+/// A comma-separated list of IDs, spaces allowed around each.
+fn id_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 async fn call(
@@ -187,31 +249,9 @@ async fn call(
             None => fail("no_such_subteam"),
         },
         "usergroups.users.update" => {
-            let users: Vec<String> = param("users")
-                .split(',')
-                .filter(|u| !u.is_empty())
-                .map(String::from)
-                .collect();
-            if users.is_empty() {
-                return fail("no_users_provided");
-            }
-            if users
-                .iter()
-                .any(|id| !workspace.users.iter().any(|u| &u.id == id))
-            {
-                return fail("invalid_users");
-            }
-            match workspace.groups.get_mut(&param("usergroup")) {
-                Some(members) => {
-                    *members = users.clone();
-                    Json(
-                        json!({ "ok": true, "usergroup": { "id": param("usergroup"), "users": users } }),
-                    )
-                }
-                None => fail("no_such_subteam"),
-            }
+            update_group(&mut workspace, &param("usergroup"), &param("users"))
         }
-        "users.info" => match workspace.users.iter().find(|u| u.id == param("user")) {
+        "users.info" => match workspace.user(&param("user")) {
             Some(user) => Json(json!({ "ok": true, "user": user_json(user) })),
             None => fail("user_not_found"),
         },
@@ -224,73 +264,149 @@ async fn call(
             None => fail("users_not_found"),
         },
         "conversations.members" => {
-            let Some(members) = workspace.channels.get(&param("channel")) else {
-                return fail("channel_not_found");
-            };
-            let start: usize = param("cursor")
-                .strip_prefix("next:")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
             let limit = param("limit")
                 .parse()
                 .unwrap_or(100)
                 .min(fake.controls.page(PAGE));
-            let end = (start + limit).min(members.len());
-            let next = if end < members.len() {
-                format!("next:{end}")
-            } else {
-                String::new()
-            };
-            Json(
-                json!({ "ok": true, "members": members[start..end], "response_metadata": { "next_cursor": next } }),
-            )
+            members_page(&workspace, &param("channel"), &param("cursor"), limit)
         }
-        "conversations.invite" => invite(&mut workspace, &param("channel"), &param("users")),
-        "conversations.kick" => {
-            let user = param("user");
-            let Some(members) = workspace.channels.get_mut(&param("channel")) else {
-                return fail("channel_not_found");
-            };
-            match members.iter().position(|id| *id == user) {
-                Some(index) => {
-                    members.remove(index);
-                    Json(json!({ "ok": true }))
-                }
-                None => fail("not_in_channel"),
-            }
-        }
+        "conversations.invite" => invite(
+            &mut workspace,
+            &param("channel"),
+            &param("users"),
+            param("force") == "true",
+        ),
+        "conversations.kick" => kick(&mut workspace, &param("channel"), &param("user")),
         _ => fail("unknown_method"),
     }
 }
 
-fn invite(workspace: &mut Workspace, channel: &str, users: &str) -> Json<Value> {
-    let users: Vec<String> = users
-        .split(',')
-        .filter(|u| !u.is_empty())
-        .map(String::from)
-        .collect();
-    if users.len() > 1000 {
+fn update_group(workspace: &mut Workspace, group: &str, users: &str) -> Json<Value> {
+    let users = id_list(users);
+    workspace.updates.push(users.clone());
+    if !workspace.groups.contains_key(group) {
+        return fail("no_such_subteam");
+    }
+    if users.is_empty() {
+        return fail("no_users_provided");
+    }
+    for id in &users {
+        match workspace.user(id).map(|user| user.kind) {
+            Some(Kind::Person) => {}
+            Some(Kind::SingleChannelGuest) => return fail("single_channel_guests_cannot_be_added"),
+            _ => return fail("invalid_users"),
+        }
+    }
+    workspace.groups.insert(group.to_string(), users.clone());
+    Json(
+        json!({ "ok": true, "usergroup": { "id": group, "users": users, "user_count": users.len() } }),
+    )
+}
+
+fn members_page(workspace: &Workspace, channel: &str, cursor: &str, limit: usize) -> Json<Value> {
+    let Some(members) = workspace.channels.get(channel) else {
+        return fail("channel_not_found");
+    };
+    let start = match cursor {
+        "" => 0,
+        cursor => match cursor.strip_prefix("next:").and_then(|n| n.parse().ok()) {
+            Some(start) => start,
+            None => return fail("invalid_cursor"),
+        },
+    };
+    let end = (start + limit).min(members.len());
+    let next = match end < members.len() {
+        true => format!("next:{end}"),
+        false => String::new(),
+    };
+    Json(json!({
+        "ok": true,
+        "members": members[start.min(end)..end],
+        "response_metadata": { "next_cursor": next },
+    }))
+}
+
+fn invite(workspace: &mut Workspace, channel: &str, users: &str, force: bool) -> Json<Value> {
+    let users = id_list(users);
+    if users.is_empty() {
+        return fail("no_user");
+    }
+    if users.len() > INVITE_LIMIT {
         return fail("too_many_users");
     }
-    let known: Vec<String> = workspace.users.iter().map(|u| u.id.clone()).collect();
-    let Some(members) = workspace.channels.get_mut(channel) else {
+    let Some(members) = workspace.channels.get(channel) else {
         return fail("channel_not_found");
     };
     let mut errors = Vec::new();
-    for user in users {
-        if !known.contains(&user) {
-            errors.push(json!({ "user": user, "ok": false, "error": "user_not_found" }));
-        } else if members.contains(&user) {
-            errors.push(json!({ "user": user, "ok": false, "error": "already_in_channel" }));
-        } else {
-            members.push(user);
+    let mut invited = Vec::new();
+    for id in users {
+        let refusal = match workspace.user(&id).map(|user| user.kind) {
+            None => Some("user_not_found"),
+            Some(_) if members.contains(&id) || invited.contains(&id) => Some("already_in_channel"),
+            Some(Kind::Deactivated) => Some("cant_invite"),
+            Some(Kind::SingleChannelGuest) if in_a_channel(workspace, &id) => {
+                Some("ura_max_channels")
+            }
+            Some(_) => None,
+        };
+        match refusal {
+            Some(error) => errors.push(json!({ "user": id, "ok": false, "error": error })),
+            None => invited.push(id),
         }
     }
-    Json(json!({ "ok": true, "channel": { "id": channel }, "errors": errors }))
+    if !errors.is_empty() && (!force || invited.is_empty()) {
+        let first = errors[0]["error"].clone();
+        return Json(json!({ "ok": false, "error": first, "errors": errors }));
+    }
+    workspace
+        .channels
+        .get_mut(channel)
+        .expect("the channel exists")
+        .extend(invited);
+    let mut answer = json!({ "ok": true, "channel": { "id": channel } });
+    if !errors.is_empty() {
+        answer["errors"] = json!(errors);
+    }
+    Json(answer)
+}
+
+fn in_a_channel(workspace: &Workspace, id: &String) -> bool {
+    workspace
+        .channels
+        .values()
+        .any(|members| members.contains(id))
+}
+
+fn kick(workspace: &mut Workspace, channel: &str, user: &str) -> Json<Value> {
+    if user.is_empty() {
+        return fail("no_user");
+    }
+    if workspace.user(user).is_none() {
+        return fail("user_not_found");
+    }
+    let Some(members) = workspace.channels.get_mut(channel) else {
+        return fail("channel_not_found");
+    };
+    match members.iter().position(|id| id == user) {
+        Some(index) => {
+            members.remove(index);
+            Json(json!({ "ok": true, "errors": {} }))
+        }
+        None => fail("not_in_channel"),
+    }
 }
 
 fn user_json(user: &User) -> Value {
-    json!({ "id": user.id, "is_bot": user.is_bot, "deleted": false, "profile": { "email": user.email } })
+    let guest = matches!(user.kind, Kind::Guest | Kind::SingleChannelGuest);
+    json!({
+        "id": user.id,
+        "name": user.email.split('@').next(),
+        "deleted": user.kind == Kind::Deactivated,
+        "is_bot": user.kind == Kind::Bot,
+        "is_restricted": guest,
+        "is_ultra_restricted": user.kind == Kind::SingleChannelGuest,
+        "profile": { "email": user.email },
+    })
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.
