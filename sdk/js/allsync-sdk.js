@@ -15,8 +15,9 @@
 //
 // Throw InvalidConfig, Unauthorized, NotFound, RateLimited, Unsupported or
 // Other for a whole call that fails; return rejected(...) items from
-// add/remove for things that could not be applied. request() sends HTTP
-// through wasi:http, where the host allows it.
+// add/remove for things that could not be applied, or keep the account in an
+// Outcome when a call sends several requests. request() sends HTTP through
+// wasi:http, where the host allows it.
 
 import { handle } from 'wasi:http/outgoing-handler@0.2.12';
 import { Fields, OutgoingRequest, OutgoingBody, IncomingBody } from 'wasi:http/types@0.2.12';
@@ -27,11 +28,17 @@ export class AdapterError extends Error {
     super(message);
     this.payload = { tag, val };
   }
+
+  /** The error's text with its kind, as a rejection reason ("not found: ..."). */
+  get reason() {
+    const { tag } = this.payload;
+    return tag === 'other' ? this.message : `${tag.replace('-', ' ')}: ${this.message}`;
+  }
 }
 export class InvalidConfig extends AdapterError { constructor(m) { super('invalid-config', m); } }
 export class Unauthorized extends AdapterError { constructor(m) { super('unauthorized', m); } }
 export class NotFound extends AdapterError { constructor(m) { super('not-found', m); } }
-export class RateLimited extends AdapterError { constructor(seconds) { super('rate-limited', `rate limited for ${seconds} s`, seconds); } }
+export class RateLimited extends AdapterError { constructor(seconds) { super('rate-limited', `the service asks to retry in ${seconds} s`, seconds); } }
 export class Unsupported extends AdapterError { constructor(m) { super('unsupported', m); } }
 export class Other extends AdapterError { constructor(m) { super('other', m); } }
 
@@ -48,6 +55,77 @@ export function info(name, version, description, { keys = [], hosts = [], readOn
 /** One thing add or remove could not apply, and why. */
 export function rejected(thing, reason) {
   return { thing, reason };
+}
+
+/** `error` itself if it is an AdapterError, else `other` with its text after `context`. */
+function asAdapterError(error, context = '') {
+  return error instanceof AdapterError ? error : new Other(`${context}${error}`);
+}
+
+/**
+ * What one add or remove call did, thing by thing.
+ *
+ * The host counts as applied every thing a call was given and did not
+ * reject. A call that sends several requests can fail part-way: the things a
+ * failed request did not apply must then come back as rejections, with the
+ * failure as the reason, or the host would report them as done.
+ *
+ *   const outcome = new Outcome();
+ *   for (const email of things) {
+ *     outcome.record(email, () => request('PUT', member(email), { headers }).success('add a member'));
+ *   }
+ *   return outcome.finish();
+ */
+export class Outcome {
+  #applied = 0;
+  #rejected = [];
+  #failure = null;
+
+  /** Notes that one thing was applied. */
+  applied() {
+    this.#applied += 1;
+  }
+
+  /** Rejects one thing for a reason of its own (unknown here, refused for
+   * this thing only); the call goes on. */
+  reject(thing, reason) {
+    this.#rejected.push(rejected(thing, reason));
+  }
+
+  /** Notes that `things` were not applied because a request failed with
+   * `error` (any other error than an AdapterError counts as `other`). */
+  failed(things, error) {
+    const failure = asAdapterError(error);
+    const reason = `not applied: ${failure.reason}`;
+    for (const thing of things) this.#rejected.push(rejected(thing, reason));
+    this.#failure ??= failure;
+  }
+
+  /** Runs `action` for `thing`: applied if it returns, failed with what it
+   * throws if not. */
+  record(thing, action) {
+    try {
+      action();
+    } catch (error) {
+      this.failed([thing], error);
+      return;
+    }
+    this.applied();
+  }
+
+  /** Whether a request has failed, so the caller can stop sending more
+   * (passing the things not sent to failed()). */
+  get hasFailed() {
+    return this.#failure !== null;
+  }
+
+  /** The call's result: the rejections; or, when a request failed and
+   * nothing at all was applied, throws that first failure (so "nothing was
+   * done" reads as such). */
+  finish() {
+    if (this.#applied === 0 && this.#failure) throw this.#failure;
+    return this.#rejected;
+  }
 }
 
 /** The key/value configuration from allsync.toml. */
@@ -79,7 +157,7 @@ export function exportAdapter(AdapterClass) {
       if (!instance) throw new Other('the host called the adapter before init');
       return instance[method](...args);
     } catch (error) {
-      throw error instanceof AdapterError ? error : new Other(`${method} failed: ${error}`);
+      throw asAdapterError(error, `${method} failed: `);
     }
   };
   return {
@@ -97,6 +175,17 @@ export function exportAdapter(AdapterClass) {
   };
 }
 
+/** The largest wait the WIT `rate-limited(u32)` variant holds. */
+const U32_MAX = 2 ** 32 - 1;
+/** A reset written as a Unix time is far past any sane wait in seconds. */
+const UNIX_TIME_FROM = 1e9;
+
+/** Whole seconds from now until `time` (milliseconds since the Unix epoch;
+ * 0 if it has passed), rounded up. */
+function secondsUntil(time) {
+  return Math.min(Math.max(0, Math.ceil((time - Date.now()) / 1000)), U32_MAX);
+}
+
 /** A whole HTTP response. */
 export class Response {
   constructor(status, headers, body) { Object.assign(this, { status, headers, body }); }
@@ -107,14 +196,49 @@ export class Response {
       throw new Other(`unexpected response body (HTTP ${this.status}): ${error}: ${this.text().slice(0, 300)}`);
     }
   }
-  /** This response if 2xx, else the matching error. */
+  /** This response if 2xx, else the matching error: a rate limit (429, or
+   * 403 with `Retry-After` or an exhausted `x-ratelimit-remaining`)
+   * RateLimited, 401/403 Unauthorized, 404 NotFound, anything else Other.
+   * `what` names the operation. */
   success(what) {
     if (this.status >= 200 && this.status < 300) return this;
+    const seconds = this.rateLimited();
+    if (seconds !== undefined) throw new RateLimited(seconds);
     const detail = `${what}: HTTP ${this.status}: ${this.text().slice(0, 300)}`;
     if (this.status === 401 || this.status === 403) throw new Unauthorized(detail);
     if (this.status === 404) throw new NotFound(detail);
-    if (this.status === 429) throw new RateLimited(Number(this.header('retry-after') ?? 1));
     throw new Other(detail);
+  }
+
+  /** The seconds to wait, if this response is a rate limit: a 429 (1 s
+   * unless it says), or a 403 that says when to come back (`Retry-After`, or
+   * `x-ratelimit-remaining: 0` with `x-ratelimit-reset`), as GitHub's
+   * secondary and primary rate limits answer; else undefined. */
+  rateLimited() {
+    const exhausted = this.header('x-ratelimit-remaining')?.trim() === '0';
+    const wait = this.retryAfter() ?? (exhausted ? this.#ratelimitReset() : undefined);
+    if (this.status === 429) return wait ?? 1;
+    if (this.status === 403 && (wait !== undefined || exhausted)) return wait ?? 60;
+    return undefined;
+  }
+
+  /** Seconds from a `Retry-After` header, in either of its forms: a number
+   * of seconds, or an HTTP date (counted from now); else undefined. */
+  retryAfter() {
+    const value = this.header('retry-after')?.trim();
+    if (value === undefined) return undefined;
+    if (/^\d+$/.test(value)) return Math.min(Number(value), U32_MAX);
+    const when = Date.parse(value);
+    return Number.isNaN(when) ? undefined : secondsUntil(when);
+  }
+
+  /** Seconds until `x-ratelimit-reset`: Unix time (GitHub), or seconds from
+   * now (Terraform Cloud, which may send a fraction). */
+  #ratelimitReset() {
+    const text = this.header('x-ratelimit-reset')?.trim();
+    const value = text ? Number(text) : NaN;
+    if (!Number.isFinite(value) || value < 0) return undefined;
+    return value >= UNIX_TIME_FROM ? secondsUntil(Math.trunc(value) * 1000) : Math.ceil(value);
   }
 }
 

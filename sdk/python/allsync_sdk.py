@@ -21,13 +21,18 @@ exports it with `Adapter = export(MyAdapter)`::
 
 Raise `InvalidConfig`, `Unauthorized`, `NotFound`, `RateLimited`,
 `Unsupported` or `Other` for a whole call that fails; return `rejected(...)`
-items from `add`/`remove` for things that could not be applied. `request`
-sends HTTP through wasi:http, where the host allows it.
+items from `add`/`remove` for things that could not be applied, or keep the
+account in an `Outcome` when a call sends several requests. `request` sends
+HTTP through wasi:http, where the host allows it.
 """
 
 import json as jsonlib
+import math
+import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
 from componentize_py_types import Err, Ok
@@ -39,21 +44,34 @@ from wit_world.imports import wasi_http_types as http
 class Error(Exception):
     """A whole call failed; subclasses name the WIT `error` variant."""
 
+    #: The variant's name in words, leading the `reason` (none for `other`).
+    kind = ""
+
     def variant(self) -> Any:
         return types.Error_Other(str(self))
 
+    def reason(self) -> str:
+        """The error's text with its kind, as a rejection reason ("not found: ...")."""
+        return f"{self.kind}: {self}" if self.kind else str(self)
+
 
 class InvalidConfig(Error):
+    kind = "invalid config"
+
     def variant(self) -> Any:
         return types.Error_InvalidConfig(str(self))
 
 
 class Unauthorized(Error):
+    kind = "unauthorized"
+
     def variant(self) -> Any:
         return types.Error_Unauthorized(str(self))
 
 
 class NotFound(Error):
+    kind = "not found"
+
     def variant(self) -> Any:
         return types.Error_NotFound(str(self))
 
@@ -61,8 +79,10 @@ class NotFound(Error):
 class RateLimited(Error):
     """The service asked to slow down for `seconds`."""
 
+    kind = "rate limited"
+
     def __init__(self, seconds: int):
-        super().__init__(f"rate limited for {seconds} s")
+        super().__init__(f"the service asks to retry in {seconds} s")
         self.seconds = seconds
 
     def variant(self) -> Any:
@@ -70,12 +90,22 @@ class RateLimited(Error):
 
 
 class Unsupported(Error):
+    kind = "unsupported"
+
     def variant(self) -> Any:
         return types.Error_Unsupported(str(self))
 
 
 class Other(Error):
     pass
+
+
+def _as_error(error: Exception, context: str = "") -> Error:
+    """`error` itself if it is an `Error`, else an `Other` naming it after `context`."""
+    if isinstance(error, Error):
+        return error
+    detail = traceback.format_exception_only(type(error), error)[-1].strip()
+    return Other(f"{context}{detail}")
 
 
 def key(name: str, description: str, required: bool = False, secret: bool = False) -> types.ConfigKey:
@@ -93,6 +123,68 @@ def info(name: str, version: str, description: str, keys: Optional[List[types.Co
 def rejected(thing: str, reason: str) -> types.Rejected:
     """One thing `add` or `remove` could not apply, and why."""
     return types.Rejected(thing=thing, reason=reason)
+
+
+class Outcome:
+    """What one `add` or `remove` call did, thing by thing.
+
+    The host counts as applied every thing a call was given and did not
+    reject. A call that sends several requests can fail part-way: the things
+    a failed request did not apply must then come back as rejections, with
+    the failure as the reason, or the host would report them as done::
+
+        outcome = Outcome()
+        for email in things:
+            outcome.record(email, lambda: request("PUT", member(email), headers=auth).success("add a member"))
+        return outcome.finish()
+    """
+
+    def __init__(self) -> None:
+        self._applied = 0
+        self._rejected: List[types.Rejected] = []
+        self._failure: Optional[Error] = None
+
+    def applied(self) -> None:
+        """Notes that one thing was applied."""
+        self._applied += 1
+
+    def reject(self, thing: str, reason: str) -> None:
+        """Rejects one thing for a reason of its own (unknown here, refused
+        for this thing only); the call goes on."""
+        self._rejected.append(rejected(thing, reason))
+
+    def failed(self, things: Iterable[str], error: Exception) -> None:
+        """Notes that `things` were not applied because a request failed with
+        `error` (an exception that is not an `Error` counts as `Other`)."""
+        failure = _as_error(error)
+        reason = f"not applied: {failure.reason()}"
+        self._rejected.extend(rejected(thing, reason) for thing in things)
+        if self._failure is None:
+            self._failure = failure
+
+    def record(self, thing: str, action: Callable[[], Any]) -> None:
+        """Runs `action` for `thing`: applied if it returns, failed with what
+        it raises if not."""
+        try:
+            action()
+        except Exception as error:
+            self.failed([thing], error)
+        else:
+            self.applied()
+
+    @property
+    def has_failed(self) -> bool:
+        """Whether a request has failed, so the caller can stop sending more
+        (passing the things not sent to `failed`)."""
+        return self._failure is not None
+
+    def finish(self) -> List[types.Rejected]:
+        """The call's result: the rejections; or, when a request failed and
+        nothing at all was applied, raises that first failure (so "nothing
+        was done" reads as such)."""
+        if self._applied == 0 and self._failure is not None:
+            raise self._failure
+        return self._rejected
 
 
 class Config:
@@ -145,13 +237,10 @@ def export(adapter_class: type) -> type:
             if instance is None:
                 raise Other("the host called the adapter before init")
             return getattr(instance, method)(*args)
-        except Error as error:
-            raise Err(error.variant())
         except Err:
             raise
         except Exception as error:
-            detail = traceback.format_exception_only(type(error), error)[-1].strip()
-            raise Err(types.Error_Other(f"{method} failed: {detail}"))
+            raise Err(_as_error(error, f"{method} failed: ").variant())
 
     class Exported:
         instance: Optional[Adapter] = None
@@ -179,6 +268,18 @@ def export(adapter_class: type) -> type:
     return Exported
 
 
+#: The largest wait the WIT `rate-limited(u32)` variant holds.
+_U32_MAX = 2**32 - 1
+#: A reset written as a Unix time is far past any sane wait in seconds.
+_UNIX_TIME_FROM = 1_000_000_000
+
+
+def _seconds_until(timestamp: float) -> int:
+    """Whole seconds from now until the Unix time `timestamp` (0 if it has
+    passed), rounded up."""
+    return min(max(0, math.ceil(timestamp - time.time())), _U32_MAX)
+
+
 class Response:
     """A whole HTTP response."""
 
@@ -200,18 +301,63 @@ class Response:
             raise Other(f"unexpected response body (HTTP {self.status}): {error}: {self.text()[:300]}")
 
     def success(self, what: str) -> "Response":
-        """This response if 2xx, else the matching error (401/403 unauthorized,
-        404 not-found, 429 rate-limited, other failures other)."""
+        """This response if 2xx, else the matching error: a rate limit (429,
+        or 403 with `Retry-After` or an exhausted `x-ratelimit-remaining`)
+        `RateLimited`, 401/403 `Unauthorized`, 404 `NotFound`, anything else
+        `Other`. `what` names the operation."""
         if 200 <= self.status < 300:
             return self
+        seconds = self.rate_limited()
+        if seconds is not None:
+            raise RateLimited(seconds)
         detail = f"{what}: HTTP {self.status}: {self.text()[:300]}"
         if self.status in (401, 403):
             raise Unauthorized(detail)
         if self.status == 404:
             raise NotFound(detail)
-        if self.status == 429:
-            raise RateLimited(int(self.header("retry-after") or "1"))
         raise Other(detail)
+
+    def rate_limited(self) -> Optional[int]:
+        """The seconds to wait, if this response is a rate limit: a 429 (1 s
+        unless it says), or a 403 that says when to come back (`Retry-After`,
+        or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`), as GitHub's
+        secondary and primary rate limits answer."""
+        exhausted = (self.header("x-ratelimit-remaining") or "").strip() == "0"
+        wait = self.retry_after()
+        if wait is None and exhausted:
+            wait = self._ratelimit_reset()
+        if self.status == 429:
+            return 1 if wait is None else wait
+        if self.status == 403 and (wait is not None or exhausted):
+            return 60 if wait is None else wait
+        return None
+
+    def retry_after(self) -> Optional[int]:
+        """Seconds from a `Retry-After` header, in either of its forms: a
+        number of seconds, or an HTTP date (counted from now)."""
+        value = (self.header("retry-after") or "").strip()
+        if value.isascii() and value.isdigit():
+            return min(int(value), _U32_MAX)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return _seconds_until(when.timestamp())
+
+    def _ratelimit_reset(self) -> Optional[int]:
+        """Seconds until `x-ratelimit-reset`: Unix time (GitHub), or seconds
+        from now (Terraform Cloud, which may send a fraction)."""
+        try:
+            value = float(self.header("x-ratelimit-reset") or "")
+        except ValueError:
+            return None
+        if not math.isfinite(value) or value < 0:
+            return None
+        if value >= _UNIX_TIME_FROM:
+            return _seconds_until(int(value))
+        return math.ceil(value)
 
     def next_link(self) -> Optional[str]:
         """The `rel="next"` URL of a `Link` header."""

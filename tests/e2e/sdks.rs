@@ -2,7 +2,7 @@
 //! built from source by the test command): a real sync through each, the
 //! conformance kit, and the compiled-component cache's effect on start-up.
 
-use crate::fakes::{Controls, bearer, serve};
+use crate::fakes::{Controls, Fault, bearer, serve};
 use crate::support::{Workspace, component, syncing_into, syncing_into_fake};
 use axum::Json;
 use axum::Router;
@@ -51,6 +51,9 @@ fn people_pages(people: &'static [&'static str], token: &'static str) -> (Socket
     (serve(router, controls.clone(), "{}"), controls)
 }
 
+/// The bearer token the people pages want.
+const TOKEN: &str = "s3cret-token";
+
 const PEOPLE: &[&str] = &[
     "ada@example.com",
     "bob@example.com",
@@ -79,7 +82,7 @@ fn print_start_up(adapter: &str) {
 
 #[test]
 fn a_python_source_syncs_pages_of_json_into_a_file() {
-    let (addr, controls) = people_pages(PEOPLE, "s3cret");
+    let (addr, controls) = people_pages(PEOPLE, TOKEN);
     let url = format!("http://{addr}/people");
     let workspace = syncing_into(
         "adapter = \"file\"\ndirectory = { path = \".\", writable = true }\nconfig = { path = \"team.txt\" }",
@@ -88,7 +91,7 @@ fn a_python_source_syncs_pages_of_json_into_a_file() {
     workspace.write("team.txt", "old@example.com\n");
     let config = format!(
         "[[sync]]\nname = \"people\"\n[sync.source]\nadapter = \"http-json\"\nallowed_hosts = [\"http://{addr}\"]\n\
-         config = {{ url = \"{url}\", path = \"data[].email\", next = \"links.next\", token = \"s3cret\" }}\n\
+         config = {{ url = \"{url}\", path = \"data[].email\", next = \"links.next\", token = \"{TOKEN}\" }}\n\
          [[sync.destination]]\nname = \"team\"\nadapter = \"file\"\ndirectory = {{ path = \".\", writable = true }}\n\
          config = {{ path = \"team.txt\" }}\n"
     );
@@ -114,7 +117,7 @@ fn a_python_source_syncs_pages_of_json_into_a_file() {
 
 #[test]
 fn the_python_example_passes_the_conformance_kit() {
-    let (addr, _) = people_pages(PEOPLE, "t");
+    let (addr, _) = people_pages(PEOPLE, TOKEN);
     let workspace = Workspace::with_adapters(&[]);
     let file = component("http-json");
     let url = format!("url=http://{addr}/people");
@@ -129,7 +132,7 @@ fn the_python_example_passes_the_conformance_kit() {
             "--config",
             "next=links.next",
             "--config",
-            "token=t",
+            &format!("token={TOKEN}"),
             "--allow-host",
             &format!("http://{addr}"),
         ])
@@ -201,10 +204,12 @@ fn a_javascript_webhook_receives_each_change_once() {
     assert_eq!(
         *events.lock().unwrap(),
         [
-            json!({ "event": "add", "things": ["ada@example.com", "bob@example.com"] }),
+            json!({ "event": "add", "things": ["ada@example.com"] }),
+            json!({ "event": "add", "things": ["bob@example.com"] }),
             json!({ "event": "add", "things": ["cy@example.com"] }),
             json!({ "event": "remove", "things": ["ada@example.com"] }),
-        ]
+        ],
+        "one POST per change"
     );
     let posts = controls.count("POST /hook");
     workspace.run(&["sync"]).expect_code(0);
@@ -214,6 +219,52 @@ fn a_javascript_webhook_receives_each_change_once() {
         "nothing changed, nothing posted"
     );
     print_start_up("webhook");
+}
+
+#[test]
+fn a_javascript_webhook_failing_part_way_reports_exactly_what_it_sent() {
+    let (addr, controls, events) = receiver();
+    controls.inject(
+        Fault::on("POST /hook", 500)
+            .after(2)
+            .body(r#"{"error": "disk full"}"#),
+    );
+    let config = format!("url = \"http://{addr}/hook\", state_url = \"http://{addr}/state\"");
+    let workspace = syncing_into_fake("webhook", addr, &config, PEOPLE);
+    let run = workspace.run(&["sync"]).expect_code(4);
+    assert!(
+        run.stdout.contains(
+            "dest (add-remove): 2 added, 0 removed\n    + ada@example.com\n    + bob@example.com\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    for person in &PEOPLE[2..] {
+        let line = format!(
+            "! could not add {person}: not applied: post the add event: HTTP 500: {{\"error\": \"disk full\"}}"
+        );
+        assert!(run.stdout.contains(&line), "{line}\n{}", run.stdout);
+    }
+    assert_eq!(
+        controls.count("POST /hook"),
+        3,
+        "the first failed POST stops the call"
+    );
+    assert_eq!(
+        *events.lock().unwrap(),
+        [
+            json!({ "event": "add", "things": ["ada@example.com"] }),
+            json!({ "event": "add", "things": ["bob@example.com"] }),
+        ]
+    );
+    let rerun = workspace.run(&["sync"]).expect_code(0);
+    assert!(
+        rerun
+            .stdout
+            .contains("dest (add-remove): 3 added, 0 removed"),
+        "the next run sends only what was not applied: {}",
+        rerun.stdout
+    );
 }
 
 #[test]

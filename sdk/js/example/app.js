@@ -1,7 +1,11 @@
 // The `webhook` adapter: a destination that POSTs each change to a URL as
-// JSON, for chat-ops or audit trails:
+// JSON, one request per thing, for chat-ops or audit trails:
 //
 //   {"event": "add", "things": ["ada@example.com"]}
+//
+// The changes of a call are POSTed in order, and the first that fails stops
+// the call: it and the ones after it come back rejected ("not applied: ..."),
+// so the sync reports exactly what the receiver was sent.
 //
 // What the receiver already holds is read from `state_url` (a GET answering
 // a JSON array of strings); without it the list starts empty on every run,
@@ -9,7 +13,7 @@
 //
 // Built next to a copy of ../allsync-sdk.js (see scripts/lib.sh).
 
-import { Adapter, InvalidConfig, exportAdapter, info, key, request } from './allsync-sdk.js';
+import { Adapter, InvalidConfig, Outcome, exportAdapter, info, key, request } from './allsync-sdk.js';
 
 class Webhook extends Adapter {
   static describe() {
@@ -53,9 +57,19 @@ class Webhook extends Adapter {
     return this.post('remove', things);
   }
 
+  /** POSTs one `event` per thing, stopping at the first that fails. */
   post(event, things) {
-    request('POST', this.url, { headers: this.headers(), json: { event, things } }).success(`post the ${event} event`);
-    return [];
+    const outcome = new Outcome();
+    for (const [index, thing] of things.entries()) {
+      try {
+        request('POST', this.url, { headers: this.headers(), json: { event, things: [thing] } }).success(`post the ${event} event`);
+      } catch (error) {
+        outcome.failed(things.slice(index), error);
+        break;
+      }
+      outcome.applied();
+    }
+    return outcome.finish();
   }
 }
 
