@@ -8,7 +8,14 @@ WASM_TARGET=wasm32-wasip2
 # components from apt and crates.io alone (see README, "Building adapters").
 DEBIAN_WASM_PACKAGES=(rustc-web cargo-web rust-web-src lld-22 wasi-libc)
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Progress on stderr, in bold only on a terminal (and never with NO_COLOR).
+say() {
+    if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+        printf '\033[1m==> %s\033[0m\n' "$*" >&2
+    else
+        printf '==> %s\n' "$*" >&2
+    fi
+}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -13,8 +13,11 @@ cargo clippy --manifest-path "$ROOT/plugins/Cargo.toml" --workspace --all-target
 
 check_c_bindings
 
-say "testing the adapters and the SDK (natively)"
+say "testing the adapters and the SDKs (natively)"
 cargo test --manifest-path "$ROOT/plugins/Cargo.toml" --workspace
+# -B keeps __pycache__ out of sdk/python, which componentize-py bundles.
+python3 -B -m unittest discover -s "$ROOT/sdk/python"
+node --test "$ROOT/sdk/js/allsync-sdk.test.js"
 
 say "testing the host and end to end"
 cargo test --manifest-path "$ROOT/Cargo.toml" --workspace
