@@ -7,10 +7,12 @@ use crate::fakes::slack::FakeSlack;
 use crate::list_server::ListServer;
 use crate::support::{Run, Workspace, component};
 
-const PROBE: &str = "probe@example.com";
+/// The thing the kit adds and removes.
+pub const PROBE: &str = "probe@example.com";
 
-/// Runs the kit on `adapter` with `args`, from a scratch folder.
-fn kit(adapter: &str, args: &[&str]) -> Run {
+/// Runs the kit on `adapter` with `args`, from a scratch folder holding
+/// `list.txt`, with `--sandbox` and `--thing probe@example.com`.
+pub fn kit(adapter: &str, args: &[&str]) -> Run {
     let workspace = Workspace::with_adapters(&[]);
     workspace.write("list.txt", "ada@example.com\n");
     let file = component(adapter);
@@ -25,7 +27,8 @@ fn kit(adapter: &str, args: &[&str]) -> Run {
     workspace.run(&all)
 }
 
-fn passes(run: Run) {
+/// Asserts the kit passed every check and skipped none.
+pub fn passes(run: Run) {
     let run = run.expect_code(0);
     assert!(
         run.stdout.contains(" passed, 0 failed, 0 skipped\n"),
