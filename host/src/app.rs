@@ -2,17 +2,20 @@
 //! plugins folder, each job's adapter instances started with their grants,
 //! and the engine run over them.
 
-use crate::config::{Config, ConfigError, DirectoryConfig, Endpoint, Job};
+use crate::config::{
+    ClientAuth, Config, ConfigError, CredentialsConfig, DirectoryConfig, Endpoint, Job,
+};
 use crate::conformance::{self, Check};
 use crate::engine::{self, Action, AdapterError, JobReport};
 use crate::runtime::{
-    CacheLocation, Catalog, DirectoryGrant, GrantAdvice, Grants, HttpGrant, Limits, OriginPattern,
-    Pins, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter,
+    CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice, Grants,
+    HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Where to find things, as given on the command line or in the environment.
@@ -76,6 +79,8 @@ pub struct InstanceReport {
     pub writable: bool,
     /// Whether it may write there in a sync (a plan writes nowhere).
     pub writable_in_sync: bool,
+    /// Where the tokens the host adds to its requests come from, if anywhere.
+    pub credentials: Option<String>,
     /// Its resource limits.
     pub limits: Limits,
     /// HTTP requests the host retried for it (429, 502/503/504, failed connections).
@@ -153,6 +158,11 @@ impl Instance<'_> {
                 .as_ref()
                 .is_some_and(|directory| directory.writable),
             writable_in_sync: self.writable_in_sync,
+            credentials: self
+                .grants
+                .credentials
+                .as_ref()
+                .map(|credentials| credentials.describe().to_string()),
             limits: self.limits.clone(),
             retries,
         }
@@ -405,6 +415,12 @@ impl Session {
         if let Some(directory) = grants.directory.as_mut() {
             directory.writable &= role == Role::Destination;
         }
+        grants.credentials = endpoint
+            .credentials
+            .as_ref()
+            .map(|config| credentials(config, &label, &self.pins))
+            .transpose()
+            .map_err(fail)?;
         let secrets = plugin.secrets(&endpoint.config).map_err(fail)?;
         let list = ListKey {
             adapter: info.name.clone(),
@@ -430,6 +446,57 @@ impl Session {
             writable_in_sync,
         })
     }
+}
+
+/// The credentials `config` describes, for the instance `label`, with
+/// their key files read; errors never quote a key.
+fn credentials(
+    config: &CredentialsConfig,
+    label: &str,
+    pins: &Pins,
+) -> Result<Arc<Credentials>, String> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map_err(|err| format!("credentials: cannot read {}: {err}", path.display()))
+    };
+    let spec = match config.clone() {
+        CredentialsConfig::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+            client_auth,
+        } => CredentialSpec::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+            basic_auth: client_auth == ClientAuth::Basic,
+        },
+        CredentialsConfig::GoogleServiceAccount {
+            key_file,
+            subject,
+            scopes,
+        } => CredentialSpec::GoogleServiceAccount {
+            key: read(&key_file)?,
+            subject,
+            scopes,
+        },
+        CredentialsConfig::GithubApp {
+            app_id,
+            installation_id,
+            private_key_file,
+            api_url,
+        } => CredentialSpec::GitHubApp {
+            app_id,
+            installation_id,
+            private_key: read(&private_key_file)?,
+            api_url: api_url.unwrap_or_else(|| "https://api.github.com".into()),
+        },
+    };
+    Credentials::new(spec, label, pins.clone())
+        .map(Arc::new)
+        .map_err(|err| format!("credentials: {err}"))
 }
 
 /// What an instance is for, which decides what it may do.
@@ -537,6 +604,7 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint, pins: &Pins) -> Result<Grants, S
         directory,
         resolve: pins.clone(),
         advice: GrantAdvice::ConfigFile,
+        credentials: None,
     })
 }
 
@@ -622,6 +690,7 @@ pub async fn test_adapter(
             .map(|(path, writable)| DirectoryConfig { path, writable }),
         limits: Limits::default(),
         sha256: None,
+        credentials: None,
     };
     let grants = Grants {
         advice: GrantAdvice::CommandLine,

@@ -88,6 +88,61 @@ pub struct Endpoint {
     pub limits: Limits,
     /// The sha256 the adapter's file must have, if pinned.
     pub sha256: Option<String>,
+    /// Credentials the host holds for the instance, if any.
+    pub credentials: Option<CredentialsConfig>,
+}
+
+/// `credentials = { kind = "...", ... }`: credentials the host holds for an
+/// instance, minting the tokens it adds to the instance's requests.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CredentialsConfig {
+    /// OAuth 2.0 client credentials, from any token endpoint (Microsoft Entra ID...).
+    #[serde(rename = "oauth2-client-credentials")]
+    ClientCredentials {
+        /// The token endpoint.
+        token_url: String,
+        /// The client's id.
+        client_id: String,
+        /// The client's secret.
+        client_secret: String,
+        /// The scope to ask for.
+        scope: Option<String>,
+        /// How the client authenticates: `body` (default) or `basic`.
+        #[serde(default)]
+        client_auth: ClientAuth,
+    },
+    /// A Google service account key file, with domain-wide delegation to `subject`.
+    GoogleServiceAccount {
+        /// The key file (JSON), resolved against the config file's folder.
+        key_file: PathBuf,
+        /// The Workspace user to act as.
+        subject: Option<String>,
+        /// The OAuth scopes to ask for.
+        scopes: Vec<String>,
+    },
+    /// A GitHub App installation.
+    GithubApp {
+        /// The App's id.
+        app_id: String,
+        /// The installation's id.
+        installation_id: String,
+        /// The App's private key (PEM), resolved against the config file's folder.
+        private_key_file: PathBuf,
+        /// The REST API base (default `https://api.github.com`; GHES: `https://HOST/api/v3`).
+        api_url: Option<String>,
+    },
+}
+
+/// How an OAuth client sends its id and secret to the token endpoint.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientAuth {
+    /// In the form (`client_secret_post`).
+    #[default]
+    Body,
+    /// With HTTP Basic (`client_secret_basic`).
+    Basic,
 }
 
 /// `directory = { path = "...", writable = true }`.
@@ -120,13 +175,14 @@ const OPTION_KEYS: [&str; 5] = [
     "ignore",
 ];
 /// The keys of an adapter instance, in sources and destinations.
-const ENDPOINT_KEYS: [&str; 6] = [
+const ENDPOINT_KEYS: [&str; 7] = [
     "adapter",
     "config",
     "allowed_hosts",
     "directory",
     "limits",
     "sha256",
+    "credentials",
 ];
 
 impl Overrides {
@@ -509,6 +565,7 @@ impl Context<'_> {
                 }
             }
         });
+        let credentials = self.credentials(at);
         if self.problems.borrow().len() > problems {
             return None;
         }
@@ -519,6 +576,57 @@ impl Context<'_> {
             directory,
             limits: limits?,
             sha256,
+            credentials,
+        })
+    }
+
+    /// The `credentials` table in `at`: `${NAME}` expanded in its strings,
+    /// numbers (an App id) taken as text, files resolved against the config
+    /// file's folder.
+    fn credentials(&self, at: Place) -> Option<CredentialsConfig> {
+        let table = self.table(at, "credentials")?;
+        let mut expanded = toml::Table::new();
+        for (key, value) in table {
+            let value = match value {
+                toml::Value::String(text) => expand_env(text, self.env).map(toml::Value::String),
+                toml::Value::Integer(number) => Ok(toml::Value::String(number.to_string())),
+                other => Ok(other.clone()),
+            };
+            match value {
+                Ok(value) => drop(expanded.insert(key.clone(), value)),
+                Err(err) => self.problem(at.name, format!("credentials key `{key}`: {err}")),
+            }
+        }
+        let credentials = CredentialsConfig::deserialize(toml::Value::Table(expanded))
+            .map_err(|err| {
+                self.problem(
+                    at.name,
+                    format!("`credentials`: {}", err.to_string().trim_end()),
+                )
+            })
+            .ok()?;
+        Some(match credentials {
+            CredentialsConfig::GoogleServiceAccount {
+                key_file,
+                subject,
+                scopes,
+            } => CredentialsConfig::GoogleServiceAccount {
+                key_file: self.base.join(key_file),
+                subject,
+                scopes,
+            },
+            CredentialsConfig::GithubApp {
+                app_id,
+                installation_id,
+                private_key_file,
+                api_url,
+            } => CredentialsConfig::GithubApp {
+                app_id,
+                installation_id,
+                private_key_file: self.base.join(private_key_file),
+                api_url,
+            },
+            other => other,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod conformance;
+mod credentials;
 mod fakes;
 mod file_sync;
 mod file_writes;

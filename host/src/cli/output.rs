@@ -205,9 +205,13 @@ fn render_grants(out: &mut String, grants: &[InstanceReport]) {
             }
             (Some(dir), false, false) => format!("{} (read-only)", dir.display()),
         };
+        let credentials = match &instance.credentials {
+            Some(credentials) => format!("; credentials: {credentials}"),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  {} ({}): http: {http}; files: {files}",
+            "  {} ({}): http: {http}; files: {files}{credentials}",
             instance.instance, instance.adapter
         );
     }

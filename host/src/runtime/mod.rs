@@ -10,6 +10,7 @@ mod bindings;
 mod cache;
 mod catalog;
 mod connect;
+mod credentials;
 mod instance;
 mod limits;
 mod origin;
@@ -21,6 +22,7 @@ mod things;
 
 pub use catalog::Catalog;
 pub use connect::Pins;
+pub use credentials::{CredentialError, CredentialSpec, Credentials};
 pub use instance::WasmAdapter;
 pub use limits::Limits;
 pub use origin::OriginPattern;
@@ -284,6 +286,15 @@ impl Runtime {
         config: &[(String, String)],
         secrets: Secrets,
     ) -> Result<WasmAdapter, crate::engine::AdapterError> {
+        if let Some(credentials) = &grants.credentials {
+            // A first token now: credentials that do not work fail here, clearly.
+            credentials.token().await.map_err(|err| {
+                crate::engine::AdapterError::Unauthorized(format!(
+                    "{label} could not get a token ({}): {err}",
+                    credentials.describe()
+                ))
+            })?;
+        }
         let mut instance =
             WasmAdapter::instantiate(&self.engine, &plugin.pre, label, grants, limits, secrets)
                 .await?;

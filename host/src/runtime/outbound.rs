@@ -4,9 +4,10 @@
 //! refused before a connection is made, and recorded as an incident.
 
 use super::connect::{Pins, Route};
+use super::credentials::Credentials;
 use super::limits::Limits;
 use super::origin::{Origin, OriginPattern};
-use super::retry::{self, RetryPolicy};
+use super::retry::{self, RetryPolicy, Sent};
 use super::sandbox::GrantAdvice;
 use super::secrets::Secrets;
 use std::sync::atomic::AtomicU64;
@@ -71,6 +72,7 @@ pub(crate) struct OutboundPolicy {
     grants: Arc<[HttpGrant]>,
     pins: Pins,
     advice: GrantAdvice,
+    credentials: Option<Arc<Credentials>>,
     max_response_bytes: u64,
     max_request_bytes: u64,
     max_requests_per_call: u64,
@@ -86,6 +88,7 @@ impl OutboundPolicy {
         grants: &[HttpGrant],
         pins: Pins,
         advice: GrantAdvice,
+        credentials: Option<Arc<Credentials>>,
         limits: &Limits,
         incidents: Incidents,
         retries: Arc<AtomicU64>,
@@ -95,6 +98,7 @@ impl OutboundPolicy {
             grants: grants.into(),
             pins,
             advice,
+            credentials,
             max_response_bytes: limits.max_response_bytes,
             max_request_bytes: limits.max_request_bytes,
             max_requests_per_call: limits.max_requests_per_call,
@@ -154,17 +158,7 @@ impl OutboundPolicy {
     }
 }
 
-type SendFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), Error>> + Send>,
-                ),
-                Error,
-            >,
-        > + Send,
->;
+type SendFuture = Box<dyn Future<Output = Result<Sent, Error>> + Send>;
 
 impl WasiHttpHooks for OutboundPolicy {
     fn send_request(
@@ -173,11 +167,41 @@ impl WasiHttpHooks for OutboundPolicy {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
-        match self.route(request.uri()) {
-            Some(route) => Box::new(retry::send(request, options, route)),
-            None => Box::new(async { Err(Error::HttpRequestDenied) }),
+        match (self.route(request.uri()), self.credentials.clone()) {
+            (None, _) => Box::new(async { Err(Error::HttpRequestDenied) }),
+            (Some(route), None) => Box::new(retry::send(request, options, route)),
+            (Some(route), Some(credentials)) => {
+                Box::new(send_with_token(request, options, route, credentials))
+            }
         }
     }
+}
+
+/// Sends `request` with the token of `credentials` as its `Authorization`
+/// (whatever the adapter put there); a token the service refuses (401) is
+/// forgotten, so the next request carries a fresh one.
+async fn send_with_token(
+    mut request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    route: Route,
+    credentials: Arc<Credentials>,
+) -> Result<Sent, Error> {
+    let token = credentials.token().await.map_err(|err| {
+        route
+            .incidents
+            .record(format!("could not get a token for {}: {err}", route.label));
+        Error::HttpRequestDenied
+    })?;
+    let value = http::HeaderValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| Error::InternalError(Some("the token is not a valid header value".into())))?;
+    request
+        .headers_mut()
+        .insert(http::header::AUTHORIZATION, value);
+    let sent = retry::send(request, options, route).await?;
+    if sent.0.status() == http::StatusCode::UNAUTHORIZED {
+        credentials.forget().await;
+    }
+    Ok(sent)
 }
 
 /// The origin a request URI points at, if it names a scheme and host.

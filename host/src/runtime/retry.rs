@@ -31,7 +31,8 @@ pub(crate) struct RetryPolicy {
     pub count: Arc<AtomicU64>,
 }
 
-type Sent = (
+/// A response, and the future wasi-http awaits for errors after it.
+pub(crate) type Sent = (
     http::Response<WasiBody>,
     Box<dyn Future<Output = Result<(), Error>> + Send>,
 );

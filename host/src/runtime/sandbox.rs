@@ -8,6 +8,7 @@
 //! instance's [`Limits`].
 
 use super::connect::Pins;
+use super::credentials::Credentials;
 use super::limits::{Limits, MemoryLimiter};
 use super::outbound::{HttpGrant, Incidents, OutboundPolicy};
 use super::secrets::Secrets;
@@ -38,6 +39,9 @@ pub struct Grants {
     pub resolve: Pins,
     /// How the operator grants more, for the messages of refused requests.
     pub advice: GrantAdvice,
+    /// Credentials the host holds for it: their token goes, as
+    /// `Authorization: Bearer`, on every request to the origins above.
+    pub credentials: Option<Arc<Credentials>>,
 }
 
 /// Where the operator grants origins, so a refusal can say what to add.
@@ -117,6 +121,7 @@ impl Sandbox {
                 &grants.http,
                 grants.resolve.clone(),
                 grants.advice,
+                grants.credentials.clone(),
                 limits,
                 incidents,
                 retries,

@@ -30,7 +30,8 @@ const SECONDARY_RATE_LIMIT_WAIT: u32 = 60;
 
 struct Team {
     api: String,
-    token: String,
+    /// A token given in config; without one, the host's credentials authorise.
+    token: Option<String>,
     org: String,
     team: String,
     directory: Directory,
@@ -83,7 +84,7 @@ impl Adapter for Team {
             env!("CARGO_PKG_VERSION"),
             "The members of a GitHub organisation team (token: admin:org, or read:org for plan only)",
         )
-        .key(ConfigKey::required("token", "a GitHub token").secret())
+        .key(ConfigKey::optional("token", "a GitHub token; leave it out where the host holds `credentials` for this instance (a GitHub App)").secret())
         .key(ConfigKey::required("org", "the organisation's login"))
         .key(ConfigKey::required("team", "the team's slug"))
         .key(ConfigKey::optional("mapping", "email=login pairs, comma-separated; one email per login"))
@@ -99,7 +100,7 @@ impl Adapter for Team {
                 .get_or("api_url", GITHUB_API)
                 .trim_end_matches('/')
                 .to_string(),
-            token: config.require("token")?.to_string(),
+            token: config.get("token").map(String::from),
             org: config.require("org")?.to_string(),
             team: config.require("team")?.to_string(),
             directory: Directory::from_mapping(&config.list("mapping"))?,
@@ -175,7 +176,7 @@ impl Adapter for Team {
 impl Team {
     fn request(&self, request: Request) -> Request {
         request
-            .bearer(&self.token)
+            .bearer_if_any(self.token.as_deref())
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28")
     }

@@ -5,7 +5,8 @@
 //! `members.insert` and `members.delete`, one request per person,
 //! `concurrency` at a time. Only members of `type` USER holding the role are
 //! synced; nested groups, CUSTOMER members and users with another role are
-//! left alone (see [`members`]). Auth is an OAuth access token given in config.
+//! left alone (see [`members`]). Auth is an OAuth access token given in
+//! config, or minted by the host from a service account (`credentials`).
 
 mod members;
 
@@ -22,7 +23,8 @@ struct Group {
     /// The group's email address or ID, as configured.
     key: String,
     members_url: String,
-    token: String,
+    /// A token given in config; without one, the host's credentials authorise.
+    token: Option<String>,
     role: String,
     concurrency: usize,
     /// The group as the last `get` found it.
@@ -65,7 +67,7 @@ impl Adapter for Group {
             env!("CARGO_PKG_VERSION"),
             "The users of a Google Workspace group with one role (scope: admin.directory.group.member)",
         )
-        .key(ConfigKey::required("token", "an OAuth 2.0 access token").secret())
+        .key(ConfigKey::optional("token", "an OAuth 2.0 access token; leave it out where the host holds `credentials` for this instance (a service account)").secret())
         .key(ConfigKey::required("group", "the group's email address or ID"))
         .key(ConfigKey::optional("role", "MEMBER (default), MANAGER or OWNER: the members synced"))
         .key(ConfigKey::optional("api_url", "the API base URL (default: https://admin.googleapis.com)"))
@@ -88,7 +90,7 @@ impl Adapter for Group {
         Ok(Group {
             members_url: format!("{api}/admin/directory/v1/groups/{}/members", encode(&key)),
             key,
-            token: config.require("token")?.to_string(),
+            token: config.get("token").map(String::from),
             role,
             concurrency: config.parse_or("concurrency", 8)?,
             membership: Membership::default(),
@@ -151,14 +153,14 @@ impl Group {
     /// Every member of the group, any role or type, following `nextPageToken`.
     fn list(&self) -> Result<Vec<Member>, Error> {
         let first = format!("{}?maxResults=200", self.members_url);
-        follow_pages(Request::get(&first).bearer(&self.token), |response| {
+        follow_pages(Request::get(&first).bearer_if_any(self.token.as_deref()), |response| {
             let page: Page = response.success("list group members")?.json()?;
             let next = page
                 .next_page_token
                 .filter(|token| !token.is_empty())
                 .map(|token| {
                     Request::get(&format!("{first}&pageToken={}", encode(&token)))
-                        .bearer(&self.token)
+                        .bearer_if_any(self.token.as_deref())
                 });
             Ok((page.members, next))
         })
@@ -194,7 +196,7 @@ impl Group {
     ) {
         let requests = requests
             .into_iter()
-            .map(|r| r.bearer(&self.token))
+            .map(|r| r.bearer_if_any(self.token.as_deref()))
             .collect();
         for (email, response) in emails.into_iter().zip(send_all(requests, self.concurrency)) {
             let what = match action {

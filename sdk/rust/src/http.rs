@@ -91,6 +91,17 @@ impl Request {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// Adds `Authorization: Bearer <token>` if there is a token. Without
+    /// one, the request goes as it is: where the operator configured
+    /// `credentials` for this instance, the host adds a token it minted
+    /// (and the adapter never sees it).
+    pub fn bearer_if_any(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.bearer(token),
+            None => self,
+        }
+    }
+
     /// Sets a JSON body and its content type.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
         let bytes = serde_json::to_vec(body)
