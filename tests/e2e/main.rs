@@ -16,3 +16,4 @@ mod sdks;
 mod secrets;
 mod slack_adapters;
 mod support;
+mod tfc;

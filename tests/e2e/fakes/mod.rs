@@ -11,6 +11,7 @@
 pub mod github;
 pub mod google;
 pub mod slack;
+pub mod tfc;
 pub mod tokens;
 
 use axum::Router;
