@@ -12,6 +12,7 @@ mod google_group;
 mod hostile;
 mod http_grants;
 mod list_server;
+mod opsgenie;
 mod scim;
 mod sdks;
 mod secrets;

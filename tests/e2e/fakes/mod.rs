@@ -10,6 +10,7 @@
 
 pub mod github;
 pub mod google;
+pub mod opsgenie;
 pub mod scim;
 pub mod slack;
 pub mod tfc;
