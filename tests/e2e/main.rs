@@ -4,6 +4,7 @@
 mod cli;
 mod conformance;
 mod credentials;
+mod entra;
 mod fakes;
 mod file_sync;
 mod file_writes;

@@ -8,6 +8,7 @@
 //! ([`Fault`]: a 5xx on page 2, a failure half-way through a batch, a 403
 //! with `Retry-After`).
 
+pub mod entra;
 pub mod github;
 pub mod google;
 pub mod opsgenie;
