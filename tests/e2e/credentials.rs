@@ -2,6 +2,7 @@
 //! token endpoint here) and adds them to the adapter's requests; the key,
 //! the secret and the token never reach the adapter nor the output.
 
+use crate::fakes::entra::FakeEntra;
 use crate::fakes::github::FakeGitHub;
 use crate::fakes::google::FakeGoogle;
 use crate::fakes::tokens::{
@@ -226,4 +227,50 @@ fn credentials_that_cannot_be_read_are_a_config_error_that_quotes_no_key() {
         "{}",
         run.stderr
     );
+}
+
+/// `credentials` as Microsoft Entra ID's client credentials flow has them,
+/// against the fake token endpoint.
+fn entra_credentials(tokens: &FakeTokens) -> String {
+    format!(
+        "{{ kind = \"oauth2-client-credentials\", token_url = \"{}\", client_id = \"{CLIENT_ID}\", \
+         client_secret = \"${{ENTRA_SECRET}}\", scope = \"https://graph.microsoft.com/.default\" }}",
+        tokens.url("/oauth2/token")
+    )
+}
+
+#[test]
+fn the_entra_adapters_run_with_client_credentials_the_host_holds() {
+    let token = "eyJ0eXAi.minted-graph-token";
+    let tokens = FakeTokens::start(token, 3600);
+    let graph = FakeEntra::start(token);
+    let ada = graph.user("ada@example.com");
+    graph.user("bob@example.com");
+    let group = graph.group("Engineering", &[&ada]);
+    let workspace = Workspace::with_adapters(&["entra-users", "entra-group"]);
+    workspace.write(
+        "allsync.toml",
+        &format!(
+            "[[sync]]\nname = \"everyone\"\n[sync.source]\nadapter = \"entra-users\"\n\
+             allowed_hosts = [\"http://{addr}\"]\nconfig = {{ api_url = \"{api}\" }}\ncredentials = {creds}\n\
+             [[sync.destination]]\nname = \"engineering\"\nadapter = \"entra-group\"\n\
+             allowed_hosts = [\"http://{addr}\"]\nconfig = {{ group = \"Engineering\", api_url = \"{api}\" }}\n\
+             credentials = {creds}\n",
+            addr = graph.addr,
+            api = graph.api_url(),
+            creds = entra_credentials(&tokens),
+        ),
+    );
+    let run = workspace
+        .run_with_env(&["sync"], &[("ENTRA_SECRET", CLIENT_SECRET)])
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains("engineering (add-remove): 1 added, 0 removed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(graph.members(&group).len(), 2, "{}", run.stdout);
+    leaks_nothing(&run, &[token, CLIENT_SECRET]);
+    assert_eq!(tokens.minted(), 2, "one token for each instance");
 }

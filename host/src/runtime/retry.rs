@@ -180,8 +180,12 @@ fn retryable(error: &Error) -> bool {
 fn requested_wait(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
     if let Some(value) = header("retry-after") {
-        return match value.parse() {
-            Ok(seconds) => Some(Duration::from_secs(seconds)),
+        // Seconds, which Microsoft Graph sends with a fraction ("2.128").
+        return match value.parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+                Some(Duration::from_secs_f64(seconds))
+            }
+            Ok(_) => None,
             Err(_) => Some(until(httpdate::parse_http_date(value).ok()?, now)),
         };
     }
@@ -262,6 +266,8 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let wait = |pairs: &[(&'static str, &str)]| requested_wait(&headers(pairs), now);
         assert_eq!(wait(&[("retry-after", "6")]), Some(Duration::from_secs(6)));
+        assert_eq!(wait(&[("retry-after", "2.128")]), Some(Duration::from_millis(2128)));
+        assert_eq!(wait(&[("retry-after", "-1")]), None);
         let in_six = httpdate::fmt_http_date(now + Duration::from_secs(6));
         assert_eq!(
             wait(&[("retry-after", &in_six)]),

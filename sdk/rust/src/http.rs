@@ -262,12 +262,16 @@ impl Response {
         })
     }
 
-    /// Seconds from a `Retry-After` header, in either of its forms: a
-    /// number of seconds, or an HTTP date (counted from now).
+    /// Seconds from a `Retry-After` header, rounded up, in either of its
+    /// forms: a number of seconds (Microsoft Graph sends fractions), or an
+    /// HTTP date (counted from now).
     pub fn retry_after(&self) -> Option<u32> {
         let value = self.header("retry-after")?.trim();
-        match value.parse() {
-            Ok(seconds) => Some(seconds),
+        match value.parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+                Some(seconds.ceil().min(f64::from(u32::MAX)) as u32)
+            }
+            Ok(_) => None,
             Err(_) => seconds_until(httpdate::parse_http_date(value).ok()?),
         }
     }
@@ -577,6 +581,7 @@ mod tests {
     #[test]
     fn rate_limits_are_told_apart_from_refusals() {
         assert_eq!(answer(429, &[("retry-after", "7")]).rate_limited(), Some(7));
+        assert_eq!(answer(429, &[("retry-after", "2.128")]).rate_limited(), Some(3));
         assert_eq!(answer(429, &[]).rate_limited(), Some(1));
         assert_eq!(
             answer(403, &[("Retry-After", "30")]).rate_limited(),
