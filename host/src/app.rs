@@ -9,7 +9,8 @@ use crate::conformance::{self, Check};
 use crate::engine::{self, Action, AdapterError, JobReport};
 use crate::runtime::{
     CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice, Grants,
-    HttpGrant, Limits, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets, WasmAdapter,
+    HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets,
+    WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
@@ -91,8 +92,34 @@ pub struct InstanceReport {
 pub struct Session {
     config: Config,
     runtime: Runtime,
-    catalog: Catalog,
+    /// Each adapter the config names, loaded, or why it could not be.
+    plugins: HashMap<String, Result<Arc<Plugin>, String>>,
     pins: Pins,
+}
+
+/// Loads the adapters `config` names, and only those, several at once.
+async fn plugins_of(
+    config: &Config,
+    catalog: &Catalog,
+    runtime: &Runtime,
+) -> HashMap<String, Result<Arc<Plugin>, String>> {
+    let mut names: Vec<&str> = config
+        .jobs
+        .iter()
+        .flat_map(|job| {
+            std::iter::once(&job.source).chain(
+                job.destinations
+                    .iter()
+                    .map(|destination| &destination.endpoint),
+            )
+        })
+        .map(|endpoint| endpoint.adapter.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let found =
+        futures_util::future::join_all(names.iter().map(|name| catalog.find(runtime, name))).await;
+    names.into_iter().map(String::from).zip(found).collect()
 }
 
 /// One adapter instance, ready to start.
@@ -189,12 +216,14 @@ impl Session {
                 .any(|endpoint| endpoint.limits.fuel.is_some())
         });
         let runtime = Runtime::new(locations.cache.as_ref(), fuel)?;
-        let catalog = Catalog::scan(&runtime, &plugins_dir).await?;
+        let catalog = Catalog::open(&runtime, &plugins_dir)?;
+        let plugins = plugins_of(&config, &catalog, &runtime).await;
+        catalog.save_index();
         let pins = Pins::new(config.resolve.clone());
         let session = Session {
             config,
             runtime,
-            catalog,
+            plugins,
             pins,
         };
         let mut problems: Vec<String> = session
@@ -221,23 +250,35 @@ impl Session {
     }
 
     /// Plans or syncs every job, or only the job named `only`.
-    pub async fn run(&self, action: Action, only: Option<&str>) -> Result<RunReport, AppError> {
-        let jobs: Vec<&Job> = match only {
+    ///
+    /// Up to `concurrency` jobs run at once, each a task of its own, so
+    /// adapters that compute (rather than wait on the network) use every core.
+    pub async fn run(
+        self: &Arc<Self>,
+        action: Action,
+        only: Option<&str>,
+    ) -> Result<RunReport, AppError> {
+        let jobs: Vec<Job> = match only {
             Some(name) => vec![
                 self.config
                     .job(name)
                     .map_err(|problem| AppError::Mismatch {
                         file: self.config.file.clone(),
                         problems: vec![problem],
-                    })?,
+                    })?
+                    .clone(),
             ],
-            None => self.config.jobs.iter().collect(),
+            None => self.config.jobs.clone(),
         };
         let concurrency = self.config.concurrency;
-        let targets = Targets::default();
+        let targets = Arc::new(Targets::default());
         let outcomes: Vec<(JobReport, Vec<InstanceReport>)> = stream::iter(jobs)
-            .map(|job| self.run_job(job, action, &targets))
+            .map(|job| {
+                let (session, targets) = (self.clone(), targets.clone());
+                tokio::spawn(async move { session.run_job(&job, action, &targets).await })
+            })
             .buffered(concurrency)
+            .map(|finished| finished.expect("a job's task does not panic"))
             .collect()
             .await;
         let (reports, instances): (Vec<JobReport>, Vec<Vec<InstanceReport>>) =
@@ -386,7 +427,9 @@ impl Session {
         role: Role,
     ) -> Result<Instance<'a>, String> {
         let fail = |problem: String| format!("{label}: {problem}");
-        let plugin = self.catalog.find(&endpoint.adapter).map_err(fail)?;
+        let plugin = self.plugins[&endpoint.adapter]
+            .as_deref()
+            .map_err(|err| fail(err.clone()))?;
         let info = &plugin.info;
         if role != Role::Source && info.read_only {
             return Err(fail(format!(
@@ -635,27 +678,36 @@ fn declared_origins(plugin: &Plugin) -> Vec<OriginPattern> {
     }
 }
 
-/// Loads the plugins folder for listing.
-pub async fn catalog(locations: &Locations) -> Result<Catalog, AppError> {
+/// Loads every adapter of the plugins folder, for listing.
+pub async fn list_plugins(locations: &Locations) -> Result<Listing, AppError> {
+    let (runtime, catalog) = open_catalog(locations)?;
+    let listing = catalog.list(&runtime).await;
+    catalog.save_index();
+    Ok(listing)
+}
+
+/// Loads one adapter, by file path (anything ending in `.wasm`) or by name
+/// from the plugins folder.
+pub async fn inspect(target: &str, locations: &Locations) -> Result<Arc<Plugin>, AppError> {
+    if target.ends_with(".wasm") {
+        let runtime = Runtime::new(locations.cache.as_ref(), false)?;
+        return Ok(Arc::new(runtime.load(Path::new(target)).await?));
+    }
+    let (runtime, catalog) = open_catalog(locations)?;
+    let plugin = catalog.find(&runtime, target).await;
+    catalog.save_index();
+    plugin.map_err(AppError::UnknownAdapter)
+}
+
+/// The runtime, and the catalog of the plugins folder given on the command line.
+fn open_catalog(locations: &Locations) -> Result<(Runtime, Catalog), AppError> {
     let runtime = Runtime::new(locations.cache.as_ref(), false)?;
     let dir = locations
         .plugins_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("plugins"));
-    Ok(Catalog::scan(&runtime, &dir).await?)
-}
-
-/// Loads one adapter, by file path (anything ending in `.wasm`) or by name
-/// from the plugins folder.
-pub async fn inspect(target: &str, locations: &Locations) -> Result<Plugin, AppError> {
-    if target.ends_with(".wasm") {
-        let runtime = Runtime::new(locations.cache.as_ref(), false)?;
-        return Ok(runtime.load(Path::new(target)).await?);
-    }
-    catalog(locations)
-        .await?
-        .take(target)
-        .map_err(AppError::UnknownAdapter)
+    let catalog = Catalog::open(&runtime, &dir)?;
+    Ok((runtime, catalog))
 }
 
 /// What `allsync test-adapter` was given.

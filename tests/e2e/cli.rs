@@ -292,6 +292,58 @@ fn a_cache_folder_others_may_write_in_or_owned_by_someone_else_is_not_used() {
 }
 
 #[test]
+fn a_plan_compiles_only_the_adapters_its_config_uses() {
+    let workspace =
+        Workspace::with_adapters(&["file", "http-probe", "hostile", "numbered"]).with_own_cache();
+    workspace
+        .write("allsync.toml", CONFIG)
+        .write("people.txt", "a@x.com\n")
+        .write("team.txt", "");
+    let run = workspace.run(&["plan"]).expect_code(0);
+    let compiled: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("compiling "))
+        .collect();
+    assert_eq!(compiled.len(), 1, "{}", run.stderr);
+    assert!(
+        compiled[0].contains("compiling file.wasm"),
+        "{}",
+        run.stderr
+    );
+    let listing = workspace.run(&["plugins", "list"]).expect_code(0);
+    assert_eq!(
+        listing.stderr.matches("compiling ").count(),
+        3,
+        "the others, once listed: {}",
+        listing.stderr
+    );
+}
+
+#[test]
+fn two_files_declaring_one_adapter_name_are_refused_whatever_they_are_called() {
+    let workspace = Workspace::with_adapters(&[]);
+    for copy in ["a.wasm", "b.wasm"] {
+        std::fs::copy(component("file"), workspace.plugins().join(copy)).unwrap();
+    }
+    workspace
+        .write("allsync.toml", CONFIG)
+        .write("people.txt", "a@x.com\n")
+        .write("team.txt", "");
+    for _ in ["first run", "with the index the first run left"] {
+        let run = workspace.run(&["plan"]).expect_code(3);
+        assert!(
+            run.stderr
+                .contains("several files declare the adapter name `file`: ")
+                && run.stderr.contains("a.wasm")
+                && run.stderr.contains("b.wasm"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let run = workspace(CONFIG).run(&["--help"]).expect_code(0);
     assert!(

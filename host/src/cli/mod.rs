@@ -208,9 +208,9 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(Exit::of_run(&report, false))
         }
         Command::Plugins(PluginsCommand::List { json }) => {
-            let catalog = app::catalog(&locations).await?;
-            output::catalog(&catalog, json);
-            Ok(match catalog.broken.is_empty() {
+            let listing = app::list_plugins(&locations).await?;
+            output::listing(&listing, json);
+            Ok(match listing.broken.is_empty() {
                 true => Exit::Ok,
                 false => Exit::AdapterFailed,
             })
@@ -254,7 +254,7 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             })
         }
         Command::Plugins(PluginsCommand::Inspect { target, json }) => {
-            output::plugin(&app::inspect(&target, &locations).await?, json);
+            output::plugin(&*app::inspect(&target, &locations).await?, json);
             Ok(Exit::Ok)
         }
     }
@@ -265,7 +265,7 @@ async fn execute(
     action: Action,
     locations: &Locations,
 ) -> Result<app::RunReport, AppError> {
-    let session = Session::open(&run.config, locations).await?;
+    let session = std::sync::Arc::new(Session::open(&run.config, locations).await?);
     session.run(action, run.job.as_deref()).await
 }
 

@@ -3,7 +3,7 @@
 use crate::app::{InstanceReport, RunReport};
 use crate::conformance::{Check, Outcome};
 use crate::engine::{DestinationReport, JobReport, Plan, Status};
-use crate::runtime::{Catalog, Plugin};
+use crate::runtime::{Listing, Plugin};
 use serde::Serialize;
 use serde_json::json;
 use std::fmt::Write;
@@ -17,12 +17,16 @@ pub fn run_report(report: &RunReport, json: bool) {
 }
 
 /// Prints the adapters of a plugins folder; broken files go to stderr.
-pub fn catalog(catalog: &Catalog, json: bool) {
+pub fn listing(catalog: &Listing, json: bool) {
     for broken in &catalog.broken {
         eprintln!("error: {broken}");
     }
     if json {
-        let plugins: Vec<_> = catalog.plugins.iter().map(plugin_json).collect();
+        let plugins: Vec<_> = catalog
+            .plugins
+            .iter()
+            .map(|plugin| plugin_json(plugin))
+            .collect();
         let broken: Vec<String> = catalog.broken.iter().map(ToString::to_string).collect();
         return print_json(&json!({ "plugins": plugins, "broken": broken }));
     }

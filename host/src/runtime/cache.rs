@@ -67,9 +67,20 @@ impl ComponentCache {
         }
     }
 
-    /// The compiled form of `wasm` (whose sha256 is `sha256`), from the cache
-    /// when a sound entry exists, else compiled and stored.
-    pub fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+    /// The cache folder, when the cache is in use.
+    pub fn dir(&self) -> Option<&Path> {
+        self.store.as_ref().map(|store| store.dir.as_path())
+    }
+
+    /// The compiled form of `wasm` (whose sha256 is `sha256`, from the file
+    /// `name`), from the cache when a sound entry exists, else compiled and stored.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+        name: &str,
+    ) -> wasmtime::Result<Component> {
         let Some(store) = &self.store else {
             return Component::new(engine, wasm);
         };
@@ -86,8 +97,8 @@ impl ComponentCache {
             ),
         }
         tracing::info!(
-            "compiling {sha256:.12} (cached afterwards in {})",
-            entry.display()
+            "compiling {name} ({sha256:.12}), once: it is cached afterwards in {}",
+            store.dir.display()
         );
         let compiled = engine.precompile_component(wasm)?;
         if let Err(err) = write_entry(&store.dir, &entry, &compiled, seal) {
@@ -296,7 +307,7 @@ mod tests {
         let engine = engine();
         let cache = cache(&dir, &home.path().join("key"), &engine);
         let (wasm, sha) = empty_component();
-        cache.load(&engine, &wasm, &sha).unwrap();
+        cache.load(&engine, &wasm, &sha, "empty.wasm").unwrap();
         let entries: Vec<PathBuf> = fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())

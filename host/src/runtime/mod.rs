@@ -20,7 +20,7 @@ mod sandbox;
 mod secrets;
 mod things;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Listing};
 pub use connect::Pins;
 pub use credentials::{CredentialError, CredentialSpec, Credentials};
 pub use instance::WasmAdapter;
@@ -181,6 +181,12 @@ impl Runtime {
         })
     }
 
+    /// Where the catalog keeps its index of the plugins it has loaded (in
+    /// the cache folder), if there is a cache.
+    pub fn index_file(&self) -> Option<PathBuf> {
+        self.cache.dir().map(|dir| dir.join("plugins.json"))
+    }
+
     /// Loads the component at `path`, checks it is an adapter this host can
     /// run, and asks it to describe itself.
     pub async fn load(&self, path: &Path) -> Result<Plugin, RuntimeError> {
@@ -193,14 +199,23 @@ impl Runtime {
             source,
         })?;
         let sha256 = hex(&Sha256::digest(&wasm));
-        let component = self
-            .cache
-            .load(&self.engine, &wasm, &sha256)
-            .map_err(|err| {
-                invalid(format!(
-                    "not a WebAssembly component this host can compile: {err:#}"
-                ))
-            })?;
+        // Compiling takes seconds for some adapters: off the async threads,
+        // so several can compile at once.
+        let (cache, engine, hash) = (self.cache.clone(), self.engine.clone(), sha256.clone());
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let component =
+            tokio::task::spawn_blocking(move || cache.load(&engine, &wasm, &hash, &name))
+                .await
+                .map_err(|err| invalid(format!("compiling it crashed: {err}")))?
+                .map_err(|err| {
+                    invalid(format!(
+                        "not a WebAssembly component this host can compile: {err:#}"
+                    ))
+                })?;
         let (imports, exports) = self.interface_names(&component);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|err| {
             invalid(format!(

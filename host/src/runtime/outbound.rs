@@ -8,7 +8,7 @@ use super::credentials::Credentials;
 use super::limits::Limits;
 use super::origin::{Origin, OriginPattern};
 use super::retry::{self, RetryPolicy, Sent};
-use super::sandbox::GrantAdvice;
+use super::sandbox::{GrantAdvice, Grants};
 use super::secrets::Secrets;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -82,23 +82,20 @@ pub(crate) struct OutboundPolicy {
 }
 
 impl OutboundPolicy {
-    /// The policy of instance `label`; `retries` counts the retries it makes.
+    /// The policy of instance `label`, with `grants`; `retries` counts the retries it makes.
     pub(crate) fn new(
         label: &str,
-        grants: &[HttpGrant],
-        pins: Pins,
-        advice: GrantAdvice,
-        credentials: Option<Arc<Credentials>>,
+        grants: &Grants,
         limits: &Limits,
         incidents: Incidents,
         retries: Arc<AtomicU64>,
     ) -> Self {
         OutboundPolicy {
             label: label.into(),
-            grants: grants.into(),
-            pins,
-            advice,
-            credentials,
+            grants: grants.http.as_slice().into(),
+            pins: grants.resolve.clone(),
+            advice: grants.advice,
+            credentials: grants.credentials.clone(),
             max_response_bytes: limits.max_response_bytes,
             max_request_bytes: limits.max_request_bytes,
             max_requests_per_call: limits.max_requests_per_call,

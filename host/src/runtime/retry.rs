@@ -266,7 +266,10 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let wait = |pairs: &[(&'static str, &str)]| requested_wait(&headers(pairs), now);
         assert_eq!(wait(&[("retry-after", "6")]), Some(Duration::from_secs(6)));
-        assert_eq!(wait(&[("retry-after", "2.128")]), Some(Duration::from_millis(2128)));
+        assert_eq!(
+            wait(&[("retry-after", "2.128")]),
+            Some(Duration::from_millis(2128))
+        );
         assert_eq!(wait(&[("retry-after", "-1")]), None);
         let in_six = httpdate::fmt_http_date(now + Duration::from_secs(6));
         assert_eq!(

@@ -116,16 +116,7 @@ impl Sandbox {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: OutboundPolicy::new(
-                label,
-                &grants.http,
-                grants.resolve.clone(),
-                grants.advice,
-                grants.credentials.clone(),
-                limits,
-                incidents,
-                retries,
-            ),
+            outbound: OutboundPolicy::new(label, grants, limits, incidents, retries),
             memory: MemoryLimiter::new(limits.memory_bytes()),
         })
     }
