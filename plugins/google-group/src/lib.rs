@@ -153,17 +153,20 @@ impl Group {
     /// Every member of the group, any role or type, following `nextPageToken`.
     fn list(&self) -> Result<Vec<Member>, Error> {
         let first = format!("{}?maxResults=200", self.members_url);
-        follow_pages(Request::get(&first).bearer_if_any(self.token.as_deref()), |response| {
-            let page: Page = response.success("list group members")?.json()?;
-            let next = page
-                .next_page_token
-                .filter(|token| !token.is_empty())
-                .map(|token| {
-                    Request::get(&format!("{first}&pageToken={}", encode(&token)))
-                        .bearer_if_any(self.token.as_deref())
-                });
-            Ok((page.members, next))
-        })
+        follow_pages(
+            Request::get(&first).bearer_if_any(self.token.as_deref()),
+            |response| {
+                let page: Page = response.success("list group members")?.json()?;
+                let next = page
+                    .next_page_token
+                    .filter(|token| !token.is_empty())
+                    .map(|token| {
+                        Request::get(&format!("{first}&pageToken={}", encode(&token)))
+                            .bearer_if_any(self.token.as_deref())
+                    });
+                Ok((page.members, next))
+            },
+        )
     }
 
     /// Whether `email` must be inserted: not when it is in the group

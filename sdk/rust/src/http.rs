@@ -581,7 +581,10 @@ mod tests {
     #[test]
     fn rate_limits_are_told_apart_from_refusals() {
         assert_eq!(answer(429, &[("retry-after", "7")]).rate_limited(), Some(7));
-        assert_eq!(answer(429, &[("retry-after", "2.128")]).rate_limited(), Some(3));
+        assert_eq!(
+            answer(429, &[("retry-after", "2.128")]).rate_limited(),
+            Some(3)
+        );
         assert_eq!(answer(429, &[]).rate_limited(), Some(1));
         assert_eq!(
             answer(403, &[("Retry-After", "30")]).rate_limited(),
