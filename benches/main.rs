@@ -604,9 +604,12 @@ fn many_jobs(table: &mut Table) {
     let jobs: String = (0..100)
         .map(|n| {
             format!(
-                "[[sync]]\nname = \"job{n}\"\n[sync.source]\nadapter = \"numbered\"\nconfig = {{ count = 1000 }}\n\
-                 [[sync.destination]]\nname = \"a\"\nadapter = \"numbered\"\nconfig = {{ count = 1000, offset = 100 }}\n\
-                 [[sync.destination]]\nname = \"b\"\nadapter = \"numbered\"\nconfig = {{ count = 1000, offset = 200 }}\n"
+                "[[sync]]\nname = \"job{n}\"\n[sync.source]\nadapter = \"numbered\"\nconfig = {{ count = 1000, offset = {a} }}\n\
+                 [[sync.destination]]\nname = \"a\"\nadapter = \"numbered\"\nconfig = {{ count = 1000, offset = {b} }}\n\
+                 [[sync.destination]]\nname = \"b\"\nadapter = \"numbered\"\nconfig = {{ count = 1000, offset = {c} }}\n",
+                a = n * 10_000,
+                b = n * 10_000 + 100,
+                c = n * 10_000 + 200,
             )
         })
         .collect();

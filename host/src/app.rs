@@ -16,8 +16,8 @@ use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Where to find things, as given on the command line or in the environment.
 #[derive(Debug, Clone, Default)]
@@ -303,44 +303,57 @@ impl Session {
         let (source, destinations) = self
             .instances(job, action)
             .expect("checked when the session opened");
-        let mut retries = Vec::new();
-        let started_source = self.start(&source).await;
-        retries.push(started_source.as_ref().ok().map(WasmAdapter::retries));
-        let mut started = Vec::with_capacity(destinations.len());
-        for (destination, instance) in job.destinations.iter().zip(&destinations) {
-            let adapter = self.start(instance).await;
-            retries.push(adapter.as_ref().ok().map(WasmAdapter::retries));
-            started.push(engine::Destination {
+        // Each instance's retry counter, once it has started.
+        let retries: Vec<OnceLock<Arc<AtomicU64>>> = std::iter::repeat_with(OnceLock::new)
+            .take(destinations.len() + 1)
+            .collect();
+        let started_source = self.start(&source, &retries[0]).await;
+        let lazy = job
+            .destinations
+            .iter()
+            .zip(&destinations)
+            .zip(&retries[1..])
+            .map(|((destination, instance), counter)| engine::Destination {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
-                adapter,
+                adapter: Box::pin(self.start(instance, counter)),
                 target: targets.of(&instance.list),
-            });
-        }
+            })
+            .collect();
         let report = engine::run_job(
             &job.name,
             engine::Source {
                 adapter: started_source,
                 target: targets.of(&source.list),
             },
-            started,
+            lazy,
             action,
             self.config.concurrency,
         )
         .await;
         let instances = std::iter::once(&source)
             .chain(&destinations)
-            .zip(retries)
-            .map(|(instance, retries)| {
-                instance.report(retries.map_or(0, |count| count.load(Ordering::Relaxed)))
+            .zip(&retries)
+            .map(|(instance, counter)| {
+                instance.report(
+                    counter
+                        .get()
+                        .map_or(0, |count| count.load(Ordering::Relaxed)),
+                )
             })
             .collect();
         (report, instances)
     }
 
-    async fn start(&self, instance: &Instance<'_>) -> Result<WasmAdapter, AdapterError> {
+    /// Starts `instance`, leaving its retry counter in `retries`.
+    async fn start(
+        &self,
+        instance: &Instance<'_>,
+        retries: &OnceLock<Arc<AtomicU64>>,
+    ) -> Result<WasmAdapter, AdapterError> {
         tracing::debug!("starting {}", instance.label);
-        self.runtime
+        let adapter = self
+            .runtime
             .start(
                 instance.plugin,
                 &instance.label,
@@ -349,34 +362,44 @@ impl Session {
                 &instance.config,
                 instance.secrets.clone(),
             )
-            .await
+            .await?;
+        let _ = retries.set(adapter.retries());
+        Ok(adapter)
     }
 
     /// Destinations in this config that write the same list and would undo
     /// each other's changes (one of them removes), each pair as a problem.
     fn conflicting_destinations(&self) -> Vec<String> {
-        let mut writers: Vec<(ListKey, String, bool)> = Vec::new();
-        let mut problems = Vec::new();
+        // Each list written, in config order, with its writers and whether one removes.
+        let mut lists: Vec<(ListKey, Vec<String>, bool)> = Vec::new();
         for job in &self.config.jobs {
             let (_, instances) = self
                 .instances(job, Action::Apply)
                 .expect("checked just before");
             for (destination, instance) in job.destinations.iter().zip(instances) {
                 let removes = job.options_for(destination).mode.removes();
-                for (list, other, other_removes) in &writers {
-                    if *list == instance.list && (removes || *other_removes) {
-                        problems.push(format!(
-                            "{other} and {} write the same list ({} with the same config and directory); \
-                             with removals, each run would undo the other's changes: sync it from one job \
-                             with one source, or make both add-only",
-                            instance.label, list.adapter
-                        ));
+                match lists.iter_mut().find(|(list, _, _)| *list == instance.list) {
+                    Some((_, writers, any_removes)) => {
+                        writers.push(instance.label);
+                        *any_removes |= removes;
                     }
+                    None => lists.push((instance.list, vec![instance.label], removes)),
                 }
-                writers.push((instance.list, instance.label, removes));
             }
         }
-        problems
+        lists
+            .into_iter()
+            .filter(|(_, writers, removes)| writers.len() > 1 && *removes)
+            .map(|(list, writers, _)| {
+                format!(
+                    "{} write the same list ({} with the same config and directory); with removals, \
+                     each run would undo the other's changes: sync it from one job with one source, \
+                     or make them all add-only",
+                    and_list(&writers),
+                    list.adapter
+                )
+            })
+            .collect()
     }
 
     /// The job's source and destination instances, or every problem found.
@@ -540,6 +563,15 @@ fn credentials(
     Credentials::new(spec, label, pins.clone())
         .map(Arc::new)
         .map_err(|err| format!("credentials: {err}"))
+}
+
+/// "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// What an instance is for, which decides what it may do.

@@ -8,6 +8,9 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// Whether `c` is invisible or moves the cursor, so that a thing holding it
 /// could pass for another, or text holding it could forge lines of output.
 pub fn is_hidden(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     matches!(
         c.general_category(),
         GeneralCategory::Control
@@ -19,6 +22,13 @@ pub fn is_hidden(c: char) -> bool {
 
 /// The first hidden character in `text`, and its position (1 for the first character).
 pub fn first_hidden(text: &str) -> Option<(usize, char)> {
+    // Most things are ASCII: a byte scan, with no table to look up.
+    if text.is_ascii() {
+        return text
+            .bytes()
+            .position(|byte| byte.is_ascii_control())
+            .map(|index| (index + 1, char::from(text.as_bytes()[index])));
+    }
     text.chars()
         .enumerate()
         .find(|(_, c)| is_hidden(*c))

@@ -68,4 +68,15 @@ pub trait Adapter: Send {
         &mut self,
         things: &[String],
     ) -> impl Future<Output = Result<Vec<Rejected>, AdapterError>> + Send;
+
+    /// Adds `add` and removes `remove` in one change, if the adapter can:
+    /// `None` when it cannot, and the engine calls `add` and `remove`.
+    fn apply(
+        &mut self,
+        add: &[String],
+        remove: &[String],
+    ) -> impl Future<Output = Option<Result<Vec<Rejected>, AdapterError>>> + Send {
+        let _ = (add, remove);
+        async { None }
+    }
 }

@@ -16,7 +16,7 @@ pub use adapter::{Adapter, AdapterError, Rejected};
 pub use options::{ChangeLimit, Mode, Percent, SyncOptions};
 pub use plan::{Blocked, Plan, fold, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
-pub use run::{Action, Destination, Source, Target, run_job};
+pub use run::{Action, Destination, Source, Start, Target, run_job};
 
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,13 @@
 
 use super::options::SyncOptions;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::HashSet as StdHashSet;
 use std::fmt;
+use std::hash::BuildHasher;
 
 type HashSet<T> = StdHashSet<T, RandomState>;
 use wildmatch::WildMatch;
@@ -97,25 +100,24 @@ impl fmt::Display for Blocked {
 pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) -> Plan {
     let matcher = Matcher::new(options);
     let parallel = source.len() + destination.len() >= PARALLEL_FROM;
-    // One key per thing, computed once (`None` when ignored); then the sets
-    // of keys; then what each side misses. Both sides at once, each time.
+    // Each side's keys and their hashes, a side on each thread; then the
+    // source's people indexed, half the hashes on each thread; then each
+    // destination thing looked up, half of them on each thread.
+    let hasher = RandomState::default();
     let (source_keys, destination_keys) = both(
         parallel,
-        || matcher.keys(source),
-        || matcher.keys(destination),
+        || matcher.hashed_keys(source, &hasher),
+        || matcher.hashed_keys(destination, &hasher),
     );
-    let (in_source, in_destination) = both(
-        parallel,
-        || key_set(&source_keys),
-        || key_set(&destination_keys),
-    );
-    let (add, (remove, removed_keys)) = both(
-        parallel,
-        || first_spellings_missing(source, &source_keys, &in_source, &in_destination),
-        || every_spelling_missing(destination, &destination_keys, &in_destination, &in_source),
-    );
+    let wanted = Wanted::of(&source_keys, parallel);
+    let half = destination_keys.len().div_ceil(2);
+    let (front, back) = destination_keys.split_at(half);
+    let (first, second) = both(parallel, || wanted.look_up(front), || wanted.look_up(back));
+    let (present, missing) = first.joined(second, half, source.len());
+    let remove = every_spelling(destination, &missing);
+    let (add, unchanged) = wanted.not_in(source, &present);
     let mut plan = Plan {
-        unchanged: in_destination.len() - removed_keys,
+        unchanged,
         ignored: destination_keys.iter().filter(|key| key.is_none()).count(),
         add: if options.mode.adds() { add } else { Vec::new() },
         remove: if options.mode.removes() {
@@ -126,7 +128,7 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
         destination_size: destination.len(),
         blocked: None,
     };
-    plan.blocked = guard(&plan, in_source.is_empty(), options);
+    plan.blocked = guard(&plan, wanted.is_empty(), options);
     plan
 }
 
@@ -149,70 +151,125 @@ fn both<A: Send, B: Send>(
     })
 }
 
-fn key_set<'a>(keys: &'a Keys) -> HashSet<&'a str> {
-    let mut set = HashSet::with_capacity_and_hasher(keys.len(), RandomState::default());
-    set.extend(keys.iter().flatten().map(|key| key.as_ref()));
-    set
+/// Each thing's key and its hash, or `None` where `ignore` matches it.
+type Keys<'a> = Vec<Option<(Cow<'a, str>, u64)>>;
+
+/// The people a source holds: for each, the index of the first thing spelt
+/// with its key (ignored things left out). The tables hold only indices,
+/// so they stay small enough to stay in cache while a million are looked
+/// up; there are two, split by a bit of the hash, so each can be built on a
+/// thread of its own.
+struct Wanted<'k, 'a> {
+    keys: &'k Keys<'a>,
+    halves: [HashTable<u32>; 2],
 }
 
-type Keys<'a> = Vec<Option<Cow<'a, str>>>;
-
-/// Whether some key occurs more than once: `own` is the set of `keys`.
-fn repeats(keys: &Keys, own: &HashSet<&str>) -> bool {
-    own.len() < keys.iter().flatten().count()
+/// What looking up some destination keys found: the source indices of the
+/// people found, and the positions (in those keys) of the things not found.
+#[derive(Default)]
+struct Lookup {
+    found: Vec<usize>,
+    missing: Vec<usize>,
 }
 
-/// The things (not ignored) whose key is not in `other`, the first
-/// spelling of each key only; `own` is the set of `keys`.
-fn first_spellings_missing(
-    things: &[String],
-    keys: &Keys,
-    own: &HashSet<&str>,
-    other: &HashSet<&str>,
-) -> Vec<String> {
-    let repeats = repeats(keys, own);
-    let mut seen = HashSet::with_hasher(RandomState::default());
-    things
-        .iter()
-        .zip(keys)
-        .filter_map(|(thing, key)| {
-            let key = key.as_deref()?;
-            let first = !repeats || seen.insert(key);
-            (!other.contains(key) && first).then(|| thing.clone())
-        })
-        .collect()
+/// The table of the two a hash belongs in.
+fn half_of(hash: u64) -> usize {
+    (hash >> 63) as usize
 }
 
-/// The things (not ignored) whose key is not in `other`, every distinct
-/// spelling of each, and how many distinct keys they are.
-fn every_spelling_missing(
-    things: &[String],
-    keys: &Keys,
-    own: &HashSet<&str>,
-    other: &HashSet<&str>,
-) -> (Vec<String>, usize) {
-    let repeats = repeats(keys, own);
-    let mut spellings = HashSet::with_hasher(RandomState::default());
-    let mut keys_missing = HashSet::with_hasher(RandomState::default());
-    let mut missing = Vec::new();
-    for (thing, key) in things.iter().zip(keys) {
-        let Some(key) = key.as_deref() else { continue };
-        if other.contains(key) {
-            continue;
-        }
-        if !repeats {
-            missing.push(thing.clone());
-        } else if spellings.insert(thing.as_str()) {
-            keys_missing.insert(key);
-            missing.push(thing.clone());
+impl<'k, 'a> Wanted<'k, 'a> {
+    fn of(keys: &'k Keys<'a>, parallel: bool) -> Self {
+        let (low, high) = both(parallel, || Self::half(keys, 0), || Self::half(keys, 1));
+        Wanted {
+            keys,
+            halves: [low, high],
         }
     }
-    let distinct = if repeats {
-        keys_missing.len()
-    } else {
-        missing.len()
-    };
-    (missing, distinct)
+
+    /// The table of the keys whose hash is in `half`.
+    fn half(keys: &Keys, half: usize) -> HashTable<u32> {
+        let key_at = |index: u32| keys[index as usize].as_ref().map(|(key, _)| key.as_ref());
+        let hash_at = |index: &u32| keys[*index as usize].as_ref().map_or(0, |(_, hash)| *hash);
+        let mut table = HashTable::with_capacity(keys.len() / 2 + 1);
+        for (index, (key, hash)) in keys
+            .iter()
+            .enumerate()
+            .filter_map(|(index, key)| Some((index, key.as_ref()?)))
+        {
+            if half_of(*hash) != half {
+                continue;
+            }
+            let entry = table.entry(*hash, |&seen| key_at(seen) == Some(key.as_ref()), hash_at);
+            if let Entry::Vacant(vacant) = entry {
+                vacant.insert(u32::try_from(index).expect("fewer than 2^32 things"));
+            }
+        }
+        table
+    }
+
+    fn is_empty(&self) -> bool {
+        self.halves.iter().all(HashTable::is_empty)
+    }
+
+    fn look_up(&self, keys: &[Option<(Cow<str>, u64)>]) -> Lookup {
+        let mut lookup = Lookup::default();
+        for (position, key) in keys.iter().enumerate() {
+            let Some((key, hash)) = key else { continue };
+            let same = |seen: &u32| {
+                self.keys[*seen as usize]
+                    .as_ref()
+                    .is_some_and(|(seen, _)| seen == key)
+            };
+            match self.halves[half_of(*hash)].find(*hash, same) {
+                Some(&index) => lookup.found.push(index as usize),
+                None => lookup.missing.push(position),
+            }
+        }
+        lookup
+    }
+
+    /// The first spelling of each person the destination lacks, in source
+    /// order, and how many people it has.
+    fn not_in(&self, source: &[String], present: &[bool]) -> (Vec<String>, usize) {
+        let people = self.halves.iter().flat_map(HashTable::iter);
+        let mut lacking: Vec<usize> = people
+            .map(|&index| index as usize)
+            .filter(|&index| !present[index])
+            .collect();
+        lacking.sort_unstable();
+        let unchanged = self.halves.iter().map(HashTable::len).sum::<usize>() - lacking.len();
+        let add = lacking
+            .into_iter()
+            .map(|index| source[index].clone())
+            .collect();
+        (add, unchanged)
+    }
+}
+
+impl Lookup {
+    /// This lookup and `next` (of the keys after the first `offset`) as
+    /// one: whether each of the `sources` source things was found, and
+    /// which destination positions were missing.
+    fn joined(self, next: Lookup, offset: usize, sources: usize) -> (Vec<bool>, Vec<usize>) {
+        let mut present = vec![false; sources];
+        for index in self.found.into_iter().chain(next.found) {
+            present[index] = true;
+        }
+        let mut missing = self.missing;
+        missing.extend(next.missing.into_iter().map(|position| position + offset));
+        (present, missing)
+    }
+}
+
+/// The destination things at `missing`, each distinct spelling once.
+fn every_spelling(destination: &[String], missing: &[usize]) -> Vec<String> {
+    let mut spellings = HashSet::with_capacity_and_hasher(missing.len(), RandomState::default());
+    missing
+        .iter()
+        .map(|&position| destination[position].as_str())
+        .filter(|thing| spellings.insert(*thing))
+        .map(String::from)
+        .collect()
 }
 
 /// The first guard the plan breaks, if any; `source_is_empty` counts only
@@ -254,15 +311,22 @@ impl Matcher {
         }
     }
 
-    /// Each thing's key, or `None` where `ignore` matches it.
-    fn keys<'a>(&self, things: &'a [String]) -> Keys<'a> {
+    /// Each thing's key and its hash, or `None` where `ignore` matches it.
+    fn hashed_keys<'a>(&self, things: &'a [String], hasher: &RandomState) -> Keys<'a> {
         things
             .iter()
             .map(|thing| {
-                let key = key(thing, self.case_sensitive);
-                (!self.ignore.iter().any(|pattern| pattern.matches(&key))).then_some(key)
+                let key = self.key_of(thing)?;
+                let hash = hasher.hash_one(key.as_ref());
+                Some((key, hash))
             })
             .collect()
+    }
+
+    /// A thing's key, or `None` where `ignore` matches it.
+    fn key_of<'a>(&self, thing: &'a str) -> Option<Cow<'a, str>> {
+        let key = key(thing, self.case_sensitive);
+        (!self.ignore.iter().any(|pattern| pattern.matches(&key))).then_some(key)
     }
 }
 

@@ -9,6 +9,7 @@ use futures_util::lock::Mutex;
 use futures_util::{StreamExt, stream};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Whether a run only plans or also applies its plans.
@@ -20,15 +21,19 @@ pub enum Action {
     Apply,
 }
 
-/// One destination of a job: its name, its options, its adapter (or why the
-/// adapter could not be started), and the list it writes.
-pub struct Destination<A> {
+/// Starts an adapter when it is first needed: a destination is started
+/// only once the source has been read, and only when its turn comes.
+pub type Start<'a, A> = Pin<Box<dyn Future<Output = Result<A, AdapterError>> + Send + 'a>>;
+
+/// One destination of a job: its name, its options, how to start its
+/// adapter, and the list it writes.
+pub struct Destination<'a, A> {
     /// The destination's name in the config.
     pub name: String,
     /// How to sync it.
     pub options: SyncOptions,
-    /// The started adapter, or why it could not start.
-    pub adapter: Result<A, AdapterError>,
+    /// Starts the adapter, or says why it could not start.
+    pub adapter: Start<'a, A>,
     /// The list it changes: destinations holding the same [`Target`] are
     /// synced one at a time.
     pub target: Target,
@@ -57,7 +62,7 @@ pub struct Source<A> {
 pub async fn run_job<S: Adapter, D: Adapter>(
     name: &str,
     source: Source<S>,
-    destinations: Vec<Destination<D>>,
+    destinations: Vec<Destination<'_, D>>,
     action: Action,
     concurrency: usize,
 ) -> JobReport {
@@ -74,8 +79,14 @@ pub async fn run_job<S: Adapter, D: Adapter>(
     };
     let reports = match &things {
         Ok(things) => {
-            stream::iter(destinations)
+            // The futures are made first, then run: with the mapping inside
+            // the stream, the compiler cannot show a job's future is Send
+            // (a known limit of its higher-ranked lifetime checks).
+            let syncs: Vec<_> = destinations
+                .into_iter()
                 .map(|destination| sync_destination(things, destination, action))
+                .collect();
+            stream::iter(syncs)
                 .buffered(concurrency.max(1))
                 .collect()
                 .await
@@ -132,12 +143,12 @@ fn unusable(thing: &str) -> Option<String> {
 
 async fn sync_destination<D: Adapter>(
     source: &[String],
-    destination: Destination<D>,
+    destination: Destination<'_, D>,
     action: Action,
 ) -> DestinationReport {
     let mut report = DestinationReport::new(destination.name, destination.options.mode);
     let _one_at_a_time = destination.target.0.lock().await;
-    let mut adapter = match destination.adapter {
+    let mut adapter = match destination.adapter.await {
         Ok(adapter) => adapter,
         Err(err) => return report.fail(err),
     };
@@ -161,14 +172,25 @@ async fn sync_destination<D: Adapter>(
     report
 }
 
-/// Applies `plan` in the order its mode asks; stops at the first failed call.
+/// Applies `plan` in the order its mode asks; stops at the first failed
+/// call. Additions and removals go in one call where the adapter takes
+/// them together and the order does not matter (see [`steps`]).
 async fn apply<D: Adapter>(
     adapter: &mut D,
     plan: &Plan,
     options: &SyncOptions,
     report: &mut DestinationReport,
 ) -> Status {
-    for (operation, things) in steps(plan, options) {
+    let steps = steps(plan, options);
+    if let [(Operation::Add, add), (Operation::Remove, remove)]
+    | [(Operation::Remove, remove), (Operation::Add, add)] = steps.as_slice()
+        && !add.is_empty()
+        && !remove.is_empty()
+        && let Some(result) = adapter.apply(add, remove).await
+    {
+        return applied_together(add, remove, result, report);
+    }
+    for (operation, things) in steps {
         if things.is_empty() {
             continue;
         }
@@ -184,6 +206,41 @@ async fn apply<D: Adapter>(
             }
         }
     }
+    Status::Applied
+}
+
+/// Notes what one call applying `add` and `remove` together did.
+fn applied_together(
+    add: &[String],
+    remove: &[String],
+    result: Result<Vec<Rejected>, AdapterError>,
+    report: &mut DestinationReport,
+) -> Status {
+    let rejected = match result {
+        Ok(rejected) => rejected,
+        Err(err) => {
+            report.error = Some(format!("apply failed: {err}"));
+            return Status::Failed;
+        }
+    };
+    let adding: HashSet<&str> = add.iter().map(String::as_str).collect();
+    let (of_add, of_remove): (Vec<Rejected>, Vec<Rejected>) = rejected
+        .into_iter()
+        .partition(|rejected| adding.contains(rejected.thing.as_str()));
+    record(
+        Operation::Add,
+        add,
+        of_add,
+        &mut report.added,
+        &mut report.rejected,
+    );
+    record(
+        Operation::Remove,
+        remove,
+        of_remove,
+        &mut report.removed,
+        &mut report.rejected,
+    );
     Status::Applied
 }
 
@@ -206,11 +263,14 @@ fn steps(plan: &Plan, options: &SyncOptions) -> Vec<(Operation, Vec<String>)> {
         .iter()
         .cloned()
         .partition(|thing| added.contains(&fold(thing)));
-    vec![
+    let mut steps = vec![
         (Operation::Remove, others),
         (Operation::Add, plan.add.clone()),
-        (Operation::Remove, twins),
-    ]
+    ];
+    if !twins.is_empty() {
+        steps.push((Operation::Remove, twins));
+    }
+    steps
 }
 
 /// Notes which things were done and which were rejected.

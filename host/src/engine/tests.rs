@@ -88,11 +88,16 @@ impl Adapter for Memory {
     }
 }
 
-fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination<Memory> {
+/// Starts as `adapter`, which is already there.
+fn ready<'a, A: Send + 'a>(adapter: Result<A, AdapterError>) -> Start<'a, A> {
+    Box::pin(async move { adapter })
+}
+
+fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination<'static, Memory> {
     Destination {
         name: name.into(),
         options,
-        adapter: Ok(memory.clone()),
+        adapter: ready(Ok(memory.clone())),
         target: Target::default(),
     }
 }
@@ -484,7 +489,7 @@ async fn one_failing_destination_does_not_stop_the_others() {
     let unstartable = Destination {
         name: "unstartable".into(),
         options: SyncOptions::default(),
-        adapter: Err(AdapterError::Other("it would not start".into())),
+        adapter: ready(Err(AdapterError::Other("it would not start".into()))),
         target: Target::default(),
     };
     let destinations = vec![
@@ -553,6 +558,120 @@ async fn with_case_sensitive_removals_first_a_case_twin_of_an_addition_is_remove
     );
 }
 
+/// A list that takes additions and removals in one call, refusing `no@x`;
+/// it notes every call made to it.
+#[derive(Clone, Default)]
+struct Together {
+    things: Vec<String>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Together {
+    fn note(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+impl Adapter for Together {
+    async fn get(&mut self) -> Result<Vec<String>, AdapterError> {
+        Ok(self.things.clone())
+    }
+
+    async fn add(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        self.note(format!("add {}", things.join(",")));
+        Ok(Vec::new())
+    }
+
+    async fn remove(&mut self, things: &[String]) -> Result<Vec<Rejected>, AdapterError> {
+        self.note(format!("remove {}", things.join(",")));
+        Ok(Vec::new())
+    }
+
+    async fn apply(
+        &mut self,
+        add: &[String],
+        remove: &[String],
+    ) -> Option<Result<Vec<Rejected>, AdapterError>> {
+        self.note(format!("apply +{} -{}", add.join(","), remove.join(",")));
+        let rejected = add
+            .iter()
+            .chain(remove)
+            .filter(|thing| thing.as_str() == "no@x")
+            .map(|thing| Rejected {
+                thing: thing.clone(),
+                reason: "refused".into(),
+            })
+            .collect();
+        Some(Ok(rejected))
+    }
+}
+
+#[tokio::test]
+async fn an_adapter_that_takes_both_at_once_gets_one_call() {
+    for mode in [Mode::AddRemove, Mode::RemoveAdd] {
+        let together = Together {
+            things: strings(&["old@x", "no@x"]),
+            ..Together::default()
+        };
+        let destinations = vec![Destination {
+            name: "d".into(),
+            options: SyncOptions {
+                mode,
+                ..SyncOptions::default()
+            },
+            adapter: ready(Ok(together.clone())),
+            target: Target::default(),
+        }];
+        let report = run_job(
+            "job",
+            source_of(&Memory::with(&["new@x"])),
+            destinations,
+            Action::Apply,
+            4,
+        )
+        .await;
+        assert_eq!(
+            *together.calls.lock().unwrap(),
+            ["apply +new@x -old@x,no@x"]
+        );
+        let destination = &report.destinations[0];
+        assert_eq!(destination.added, strings(&["new@x"]), "{mode}");
+        assert_eq!(destination.removed, strings(&["old@x"]), "{mode}");
+        assert_eq!(destination.rejected.len(), 1);
+        assert_eq!(destination.rejected[0].operation, Operation::Remove);
+    }
+}
+
+#[tokio::test]
+async fn case_twins_are_never_applied_together() {
+    let together = Together {
+        things: strings(&["ann@x", "old@x"]),
+        ..Together::default()
+    };
+    let destinations = vec![Destination {
+        name: "d".into(),
+        options: SyncOptions {
+            mode: Mode::RemoveAdd,
+            case_sensitive: true,
+            ..SyncOptions::default()
+        },
+        adapter: ready(Ok(together.clone())),
+        target: Target::default(),
+    }];
+    run_job(
+        "job",
+        source_of(&Memory::with(&["Ann@x"])),
+        destinations,
+        Action::Apply,
+        4,
+    )
+    .await;
+    assert_eq!(
+        *together.calls.lock().unwrap(),
+        ["remove old@x", "add Ann@x", "remove ann@x"]
+    );
+}
+
 #[tokio::test]
 async fn a_failed_add_after_the_removals_reports_the_removals_it_made() {
     let target = Memory::with(&["x"]).failing("add");
@@ -571,6 +690,33 @@ async fn a_failed_add_after_the_removals_reports_the_removals_it_made() {
         Some("add failed: unauthorized: add refused")
     );
     assert!(target.things().is_empty());
+}
+
+#[tokio::test]
+async fn a_destination_is_started_only_once_the_source_has_been_read() {
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noted = started.clone();
+    let destinations = vec![Destination {
+        name: "d".into(),
+        options: SyncOptions::default(),
+        adapter: Box::pin(async move {
+            noted.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(Memory::with(&[]))
+        }),
+        target: Target::default(),
+    }];
+    run_job(
+        "job",
+        source_of(&Memory::with(&["a"]).failing("get")),
+        destinations,
+        Action::Apply,
+        4,
+    )
+    .await;
+    assert!(
+        !started.load(std::sync::atomic::Ordering::SeqCst),
+        "no destination starts when the source cannot be read"
+    );
 }
 
 #[tokio::test]
@@ -719,7 +865,7 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
         .map(|n| Destination {
             name: format!("d{n}"),
             options: SyncOptions::default(),
-            adapter: Ok(Rendezvous(barrier.clone())),
+            adapter: ready(Ok(Rendezvous(barrier.clone()))),
             target: Target::default(),
         })
         .collect();
@@ -777,10 +923,10 @@ async fn destinations_writing_one_target_are_synced_one_at_a_time() {
         .map(|n| Destination {
             name: format!("d{n}"),
             options: SyncOptions::default(),
-            adapter: Ok(Shared {
+            adapter: ready(Ok(Shared {
                 syncing: syncing.clone(),
                 most: most.clone(),
-            }),
+            })),
             target: target.clone(),
         })
         .collect();

@@ -6,7 +6,6 @@
 //! behalf is added to its errors.
 
 use super::AdapterInfo;
-use super::CONTRACT;
 use super::bindings::allsync::adapter::types::{Error as WitError, Rejected as WitRejected};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::limits::Limits;
@@ -14,13 +13,14 @@ use super::outbound::Incidents;
 use super::sandbox::{Grants, Sandbox};
 use super::secrets::Secrets;
 use super::things::{Overflow, ThingLimits, Things, with_limits};
+use super::{APPLY, CONTRACT};
 use crate::engine::{Adapter, AdapterError, Rejected};
 use crate::text::one_line;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio::time::error::Elapsed;
-use wasmtime::component::{Instance, TypedFunc};
+use wasmtime::component::{ComponentExportIndex, Instance, TypedFunc};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// One instance of an adapter component.
@@ -30,6 +30,8 @@ pub struct WasmAdapter {
     bindings: Bindings,
     /// `get`, lifting its list within the limits (see `things.rs`).
     get: TypedFunc<(), (Result<Things, WitError>,)>,
+    /// `apply`, where the adapter exports it.
+    apply: Option<ApplyFunc>,
     secrets: Secrets,
     incidents: Incidents,
     retries: Arc<AtomicU64>,
@@ -92,11 +94,13 @@ impl WasmAdapter {
             |err: wasmtime::Error| AdapterError::Other(format!("{label} failed to start: {err:#}"));
         let bindings = Bindings::new(&mut store, &instance).map_err(failed)?;
         let get = typed_get(&mut store, &instance).map_err(failed)?;
+        let apply = typed_apply(&mut store, &instance).map_err(failed)?;
         Ok(WasmAdapter {
             label: label.to_string(),
             store,
             bindings,
             get,
+            apply,
             secrets,
             incidents,
             retries,
@@ -295,6 +299,27 @@ impl Adapter for WasmAdapter {
         let rejected = self.settle("remove", &budget, outcome)?;
         Ok(self.rejections(rejected))
     }
+
+    /// `apply`, where the adapter exports it and does not answer `unsupported`.
+    async fn apply(
+        &mut self,
+        add: &[String],
+        remove: &[String],
+    ) -> Option<Result<Vec<Rejected>, AdapterError>> {
+        let apply = self.apply?;
+        let budget = match self.begin("apply") {
+            Ok(budget) => budget,
+            Err(err) => return Some(Err(err)),
+        };
+        let call = apply.call_async(&mut self.store, (add.to_vec(), remove.to_vec()));
+        let outcome = tokio::time::timeout(budget.time, call)
+            .await
+            .map(|result| result.map(|(rejected,)| rejected));
+        match self.settle("apply", &budget, outcome) {
+            Err(AdapterError::Unsupported(_)) => None,
+            result => Some(result.map(|rejected| self.rejections(rejected))),
+        }
+    }
 }
 
 fn convert(error: WitError) -> AdapterError {
@@ -308,16 +333,36 @@ fn convert(error: WitError) -> AdapterError {
     }
 }
 
+/// The optional `apply` export: additions and removals in one call.
+type ApplyFunc = TypedFunc<(Vec<String>, Vec<String>), (Result<Vec<WitRejected>, WitError>,)>;
+
+/// The function `name` of the exported interface `interface`, if there is one.
+fn export(
+    store: &mut Store<Sandbox>,
+    instance: &Instance,
+    interface: &str,
+    name: &str,
+) -> Option<ComponentExportIndex> {
+    let interface = instance.get_export_index(&mut *store, None, interface)?;
+    instance.get_export_index(&mut *store, Some(&interface), name)
+}
+
 /// The adapter's `get` export, typed to lift its list as [`Things`].
 fn typed_get(
     store: &mut Store<Sandbox>,
     instance: &Instance,
 ) -> wasmtime::Result<TypedFunc<(), (Result<Things, WitError>,)>> {
-    let interface = instance
-        .get_export_index(&mut *store, None, CONTRACT)
-        .ok_or_else(|| wasmtime::format_err!("no {CONTRACT} export"))?;
-    let get = instance
-        .get_export_index(&mut *store, Some(&interface), "get")
+    let get = export(store, instance, CONTRACT, "get")
         .ok_or_else(|| wasmtime::format_err!("no get in {CONTRACT}"))?;
     instance.get_typed_func(store, get)
+}
+
+/// The adapter's `apply` export, if it has one (of the right type).
+fn typed_apply(
+    store: &mut Store<Sandbox>,
+    instance: &Instance,
+) -> wasmtime::Result<Option<ApplyFunc>> {
+    export(store, instance, APPLY, "apply")
+        .map(|apply| instance.get_typed_func(store, apply))
+        .transpose()
 }

@@ -43,6 +43,8 @@ use wasmtime::component::{Component, Linker};
 
 /// The interface every adapter exports: the `allsync:adapter` contract this host implements.
 const CONTRACT: &str = "allsync:adapter/adapter@0.1.0";
+/// The optional interface of adapters that apply additions and removals in one call.
+const APPLY: &str = "allsync:adapter/apply@0.1.0";
 
 /// How often the epoch advances: the granularity of time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -110,7 +110,7 @@ impl Adapter for EntraGroup {
                 })
                 .collect()
         };
-        self.apply(&group, Action::Add, changes, requests, &mut outcome);
+        self.send_changes(&group, Action::Add, changes, requests, &mut outcome);
         outcome.finish()
     }
 
@@ -127,7 +127,7 @@ impl Adapter for EntraGroup {
                 .map(|id| BatchRequest::delete(member(id)))
                 .collect()
         };
-        self.apply(&group, Action::Remove, changes, requests, &mut outcome);
+        self.send_changes(&group, Action::Remove, changes, requests, &mut outcome);
         outcome.finish()
     }
 }
@@ -269,7 +269,7 @@ impl EntraGroup {
 
     /// Sends the `requests` each change takes, in batches, and notes in
     /// `outcome` what each change came to.
-    fn apply(
+    fn send_changes(
         &self,
         group: &Group,
         action: Action,

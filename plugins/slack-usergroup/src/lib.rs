@@ -3,8 +3,9 @@
 //!
 //! Slack Web API: `usergroups.users.list` and `users.info` to read;
 //! `users.lookupByEmail` to map emails to users; `usergroups.users.update`,
-//! which replaces the whole member list, once per `add` or `remove` (never
-//! one call per person), and not at all when nothing changes.
+//! which replaces the whole member list: once per sync (`apply` takes the
+//! additions and removals together), never one call per person, and not at
+//! all when nothing changes.
 //!
 //! Slack refuses bots, guests and deactivated accounts in a user group
 //! (`invalid_users`), so an update carries only the active people the group
@@ -99,7 +100,8 @@ impl Adapter for UserGroup {
         let mut outcome = Outcome::new();
         let leaving = leavers(things, &roster, &self.accounts, &mut outcome);
         if !leaving.is_empty() {
-            let remaining = without_leavers(&roster, &leaving, &self.group)?;
+            let remaining =
+                without_leavers(roster.ids(), roster.left_out(), &leaving, &self.group)?;
             let written = self.update(&remaining);
             settle(
                 Direction::Remove,
@@ -109,6 +111,51 @@ impl Adapter for UserGroup {
                 &mut outcome,
             );
         }
+        outcome.finish()
+    }
+
+    /// Additions and removals in one `usergroups.users.update`.
+    fn apply(&mut self, add: Vec<String>, remove: Vec<String>) -> Result<Vec<Rejected>, Error> {
+        let roster = self.roster()?;
+        let mut outcome = Outcome::new();
+        let joining: Vec<Change> = joiners(
+            &self.slack,
+            add,
+            &roster,
+            &ADMISSION,
+            &mut self.directory,
+            &mut self.accounts,
+            &mut outcome,
+        )
+        .into_iter()
+        .map(|(change, _)| change)
+        .collect();
+        // Noted before the leavers are chosen, so one account never both
+        // joins and leaves in this one change (two spellings of a person).
+        for change in &joining {
+            self.accounts.added(&change.id, &change.thing);
+        }
+        let leaving = leavers(remove, &roster, &self.accounts, &mut outcome);
+        if joining.is_empty() && leaving.is_empty() {
+            return outcome.finish();
+        }
+        let members = with_joiners(&roster, &joining);
+        let members = without_leavers(&members, roster.left_out(), &leaving, &self.group)?;
+        let written = self.update(&members);
+        settle(
+            Direction::Add,
+            joining,
+            written.clone(),
+            &mut self.accounts,
+            &mut outcome,
+        );
+        settle(
+            Direction::Remove,
+            leaving,
+            written,
+            &mut self.accounts,
+            &mut outcome,
+        );
         outcome.finish()
     }
 }
@@ -143,12 +190,17 @@ fn with_joiners(roster: &Roster, joining: &[Change]) -> Vec<String> {
     members
 }
 
-/// The member list once `leaving` have left, or why Slack would refuse it:
-/// a user group cannot be emptied, and only people count.
-fn without_leavers(roster: &Roster, leaving: &[Change], group: &str) -> Result<Vec<String>, Error> {
+/// `members` once `leaving` have left, or why Slack would refuse it: a user
+/// group cannot be emptied, and only people count (`left_out` bots, guests
+/// and deactivated accounts the group lists do not).
+fn without_leavers(
+    members: &[String],
+    left_out: usize,
+    leaving: &[Change],
+    group: &str,
+) -> Result<Vec<String>, Error> {
     let gone: HashSet<&str> = leaving.iter().map(|change| change.id.as_str()).collect();
-    let remaining: Vec<String> = roster
-        .ids()
+    let remaining: Vec<String> = members
         .iter()
         .filter(|id| !gone.contains(id.as_str()))
         .cloned()
@@ -156,7 +208,7 @@ fn without_leavers(roster: &Roster, leaving: &[Change], group: &str) -> Result<V
     if !remaining.is_empty() {
         return Ok(remaining);
     }
-    let others = match roster.left_out() {
+    let others = match left_out {
         0 => String::new(),
         n => format!(
             " ({n} bot, guest or deactivated account(s) it lists do not count: Slack refuses them \
@@ -215,14 +267,16 @@ mod tests {
             ["U1", "U3", "U4"]
         );
         assert_eq!(
-            without_leavers(&roster(), &[change("U3")], "S1").unwrap(),
+            without_leavers(roster().ids(), roster().left_out(), &[change("U3")], "S1").unwrap(),
             ["U1"]
         );
     }
 
     #[test]
     fn removing_the_last_person_is_refused_saying_what_would_be_left_and_what_to_do() {
-        let error = without_leavers(&roster(), &[change("U1"), change("U3")], "S1").unwrap_err();
+        let roster = roster();
+        let leaving = [change("U1"), change("U3")];
+        let error = without_leavers(roster.ids(), roster.left_out(), &leaving, "S1").unwrap_err();
         let Error::Other(message) = error else {
             panic!("{error:?}")
         };

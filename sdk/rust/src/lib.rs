@@ -37,7 +37,7 @@ pub use outcome::{Ledger, Outcome, message};
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "plugin",
+        world: "plugin-with-apply",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
         default_bindings_module: "allsync_sdk::bindings",
@@ -82,6 +82,18 @@ pub trait Adapter: Sized + 'static {
         let _ = things;
         Err(read_only_error())
     }
+
+    /// Adds `add` and removes `remove` in one change, for services that
+    /// take them together (a list written whole): the host calls it, when
+    /// a plan has both, instead of `add` then `remove`. Returns the things
+    /// of either list that could not be applied. By default it answers
+    /// `unsupported`, and the host calls `add` and `remove`.
+    fn apply(&mut self, add: Vec<String>, remove: Vec<String>) -> Result<Vec<Rejected>, Error> {
+        let _ = (add, remove);
+        Err(Error::Unsupported(
+            "this adapter applies additions and removals separately".to_string(),
+        ))
+    }
 }
 
 fn read_only_error() -> Error {
@@ -121,6 +133,15 @@ macro_rules! export {
             }
             fn remove(things: ::std::vec::Vec<String>) -> Result<::std::vec::Vec<$crate::Rejected>, $crate::Error> {
                 $crate::__private::with::<$adapter, _>(|adapter| $crate::Adapter::remove(adapter, things))
+            }
+        }
+
+        impl $crate::bindings::exports::allsync::adapter::apply::Guest for __AllsyncExports {
+            fn apply(
+                add: ::std::vec::Vec<String>,
+                remove: ::std::vec::Vec<String>,
+            ) -> Result<::std::vec::Vec<$crate::Rejected>, $crate::Error> {
+                $crate::__private::with::<$adapter, _>(|adapter| $crate::Adapter::apply(adapter, add, remove))
             }
         }
 
