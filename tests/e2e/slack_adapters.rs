@@ -139,6 +139,35 @@ fn a_thousand_additions_to_a_user_group_make_one_update_call() {
 }
 
 #[test]
+fn many_people_to_resolve_are_read_from_the_user_list_not_one_by_one() {
+    let emails: Vec<String> = (0..1000).map(|n| format!("user{n}@example.com")).collect();
+    let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let slack = FakeSlack::start(TOKEN, &emails);
+    slack.user("bot@example.com", Kind::Bot);
+    slack.group("S1", &emails[500..]);
+    let mut people = emails[..500].to_vec();
+    people.push("bot@example.com");
+    let run = usergroup(&slack, TOKEN, &people)
+        .run(&["sync"])
+        .expect_code(4);
+    says(&run, "dest (add-remove): 500 added, 500 removed");
+    says(&run, "! could not add bot@example.com:");
+    let mut wanted = emails[..500].to_vec();
+    wanted.sort();
+    assert_eq!(slack.group_emails("S1"), wanted);
+    assert_eq!(
+        (
+            slack.controls.count("GET /api/users.list"),
+            slack.controls.count("GET /api/users.info"),
+            slack.controls.count("GET /api/users.lookupByEmail"),
+            slack.controls.count("POST /api/usergroups.users.update"),
+        ),
+        (6, 0, 0, 1),
+        "1,001 users in pages of 200, no one read alone, one update"
+    );
+}
+
+#[test]
 fn an_email_slack_does_not_know_is_rejected_and_the_rest_applied() {
     let slack = FakeSlack::start(TOKEN, &PEOPLE);
     slack.group("S1", &["ada@example.com"]);

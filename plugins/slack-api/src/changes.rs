@@ -58,7 +58,7 @@ pub fn joiners(
             None => others.push(thing),
         }
     }
-    let found = slack.lookup(&others);
+    let found = slack.lookup(directory, &others);
     let mut joining = Vec::new();
     for (thing, found) in others.into_iter().zip(found) {
         match found {

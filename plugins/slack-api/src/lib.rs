@@ -24,7 +24,7 @@ pub use changes::{Change, Direction};
 pub use roster::{Directory, Roster};
 pub use users::{Admission, Kind, User};
 
-use allsync_sdk::http::{Request, form, send_all};
+use allsync_sdk::http::{Request, follow_pages, form, send_all};
 use allsync_sdk::{Config, ConfigKey, Error, Info};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -39,9 +39,30 @@ pub struct Slack {
     concurrency: usize,
 }
 
+/// Beyond this many users to resolve, the whole workspace is read with
+/// `users.list` (a page per 200 users) rather than one request each: for
+/// a workspace of up to 20,000 users that is fewer requests.
+pub const READ_EVERYONE_FROM: usize = 100;
+/// Users asked for per page of `users.list`, the most Slack recommends.
+const USERS_PAGE: &str = "200";
+
 #[derive(Deserialize)]
 struct UserAnswer {
     user: User,
+}
+
+/// A page of `users.list`.
+#[derive(Deserialize)]
+struct Everyone {
+    members: Vec<User>,
+    #[serde(default)]
+    response_metadata: Cursor,
+}
+
+#[derive(Default, Deserialize)]
+struct Cursor {
+    #[serde(default)]
+    next_cursor: String,
 }
 
 /// Adds the keys every Slack adapter takes (`token`, `api_url`,
@@ -114,11 +135,15 @@ impl Slack {
             .collect()
     }
 
-    /// Reads each user ID with `users.info` that `directory` has not seen,
-    /// `concurrency` at a time. Fails if one cannot be read (an ID Slack
-    /// knows no user for is noted as such).
+    /// Reads each user ID that `directory` has not seen: with `users.info`,
+    /// `concurrency` at a time, or, for more than [`READ_EVERYONE_FROM`],
+    /// the whole workspace in pages of `users.list`. Fails if one cannot be
+    /// read (an ID Slack knows no user for is noted as such).
     pub fn learn(&self, directory: &mut Directory, ids: &[String]) -> Result<(), Error> {
         let unknown = directory.unknown(ids);
+        if unknown.len() > READ_EVERYONE_FROM {
+            return self.read_everyone(directory);
+        }
         for (id, user) in unknown
             .iter()
             .zip(self.users("users.info", "user", &unknown))
@@ -128,10 +153,41 @@ impl Slack {
         Ok(())
     }
 
-    /// The user each email belongs to (`None`: no user has it), with
-    /// `users.lookupByEmail`, `concurrency` at a time; in `emails` order.
-    pub fn lookup(&self, emails: &[String]) -> Vec<Result<Option<User>, Error>> {
-        self.users("users.lookupByEmail", "email", emails)
+    /// The user each email belongs to (`None`: no user has it), in `emails`
+    /// order: from `directory` once it knows everyone, else with
+    /// `users.lookupByEmail`, `concurrency` at a time, or, for more than
+    /// [`READ_EVERYONE_FROM`] emails, by reading the whole workspace first.
+    pub fn lookup(
+        &self,
+        directory: &mut Directory,
+        emails: &[String],
+    ) -> Vec<Result<Option<User>, Error>> {
+        if !directory.knows_everyone() && emails.len() > READ_EVERYONE_FROM {
+            if let Err(error) = self.read_everyone(directory) {
+                return emails.iter().map(|_| Err(error.clone())).collect();
+            }
+        }
+        match directory.knows_everyone() {
+            true => emails
+                .iter()
+                .map(|email| Ok(directory.by_email(email).flatten()))
+                .collect(),
+            false => self.users("users.lookupByEmail", "email", emails),
+        }
+    }
+
+    /// Reads every user of the workspace with `users.list`, following its cursor.
+    fn read_everyone(&self, directory: &mut Directory) -> Result<(), Error> {
+        let page = |cursor: &str| {
+            self.read_request("users.list", &[("limit", USERS_PAGE), ("cursor", cursor)])
+        };
+        let users = follow_pages(page(""), |response| {
+            let everyone: Everyone = Reply::read("users.list", Ok(response))?.parse()?;
+            let next = everyone.response_metadata.next_cursor;
+            Ok((everyone.members, (!next.is_empty()).then(|| page(&next))))
+        })?;
+        directory.note_everyone(users);
+        Ok(())
     }
 
     /// Calls a method answering a user once per value of parameter `name`;

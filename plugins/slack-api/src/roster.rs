@@ -6,9 +6,13 @@ use std::collections::HashMap;
 
 /// The Slack users an adapter instance has read, by ID, so that each is
 /// asked of `users.info` once; `None` for an ID Slack knows no user for.
+/// Once the whole workspace has been read (`users.list`), it answers for
+/// every ID and email without asking.
 #[derive(Debug, Default)]
 pub struct Directory {
     users: HashMap<String, Option<User>>,
+    /// Lower-case email to user ID, once the whole workspace has been read.
+    everyone: Option<HashMap<String, String>>,
 }
 
 impl Directory {
@@ -17,8 +21,42 @@ impl Directory {
         self.users.insert(id.to_string(), user);
     }
 
-    /// Those of `ids` not read yet.
+    /// Notes that `users` are the whole workspace: an ID or email not among
+    /// them is no one's.
+    pub fn note_everyone(&mut self, users: Vec<User>) {
+        let mut by_email = HashMap::new();
+        for user in users {
+            if let Some(email) = user.email() {
+                by_email
+                    .entry(email.to_lowercase())
+                    .or_insert_with(|| user.id.clone());
+            }
+            self.users.insert(user.id.clone(), Some(user));
+        }
+        self.everyone = Some(by_email);
+    }
+
+    /// Whether the whole workspace has been read.
+    pub fn knows_everyone(&self) -> bool {
+        self.everyone.is_some()
+    }
+
+    /// The user with `email` (any case), if the whole workspace has been
+    /// read: `Some(None)` for no one, `None` when it cannot say.
+    pub fn by_email(&self, email: &str) -> Option<Option<User>> {
+        let everyone = self.everyone.as_ref()?;
+        Some(
+            everyone
+                .get(&email.to_lowercase())
+                .and_then(|id| self.users.get(id).cloned().flatten()),
+        )
+    }
+
+    /// Those of `ids` not read yet (none, once everyone has been read).
     pub fn unknown(&self, ids: &[String]) -> Vec<String> {
+        if self.knows_everyone() {
+            return Vec::new();
+        }
         ids.iter()
             .filter(|id| !self.users.contains_key(*id))
             .cloned()
@@ -152,6 +190,17 @@ mod tests {
         assert_eq!(roster.left_out(), 4);
         assert_eq!(roster.find("ann@x.COM"), Some("U1"));
         assert!(!roster.contains("U2"));
+    }
+
+    #[test]
+    fn once_everyone_is_read_every_id_and_email_is_answered_without_asking() {
+        let mut directory = Directory::default();
+        assert!(directory.by_email("ann@x.com").is_none(), "it cannot say yet");
+        directory.note_everyone(vec![crate::users::tests::user("U1", "u1@x.com", &[])]);
+        assert!(directory.unknown(&ids(&["U1", "U9"])).is_empty());
+        let ann = directory.by_email("U1@X.COM").unwrap().unwrap();
+        assert_eq!(ann.id, "U1");
+        assert!(directory.by_email("nobody@x.com").unwrap().is_none());
     }
 
     #[test]

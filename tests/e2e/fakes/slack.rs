@@ -7,6 +7,7 @@
 //! https://api.slack.com/methods/usergroups.users.update,
 //! https://api.slack.com/methods/users.info,
 //! https://api.slack.com/methods/users.lookupByEmail,
+//! https://api.slack.com/methods/users.list,
 //! https://api.slack.com/methods/conversations.members,
 //! https://api.slack.com/methods/conversations.invite,
 //! https://api.slack.com/methods/conversations.kick.
@@ -24,9 +25,11 @@
 //!   a bot, a guest or a deactivated account (`invalid_users`; a
 //!   single-channel guest `single_channel_guests_cannot_be_added`), or if
 //!   none is given (`no_users_provided`): a user group cannot be emptied;
-//! - `conversations.members` pages with `limit` and an opaque `cursor`
-//!   (`response_metadata.next_cursor`; `invalid_cursor` for one it did not
-//!   give), here at most `PAGE` per page so clients must paginate;
+//! - `conversations.members` and `users.list` page with `limit` and an
+//!   opaque `cursor` (`response_metadata.next_cursor`; `invalid_cursor` for
+//!   one it did not give), here at most `PAGE` per page (users.list: at most
+//!   `limit`, capped at 200 as Slack recommends) so clients must paginate;
+//!   `users.list` lists everyone, bots and deactivated accounts included;
 //! - `conversations.invite` takes up to 1000 users; a user it cannot invite
 //!   is listed in `errors` (`user_not_found`, `already_in_channel`,
 //!   `cant_invite` for a deactivated account, `ura_max_channels` for a
@@ -263,6 +266,10 @@ async fn call(
             Some(user) => Json(json!({ "ok": true, "user": user_json(user) })),
             None => fail("users_not_found"),
         },
+        "users.list" => {
+            let limit = param("limit").parse().unwrap_or(100).clamp(1, USERS_PAGE);
+            users_page(&workspace, &param("cursor"), limit)
+        }
         "conversations.members" => {
             let limit = param("limit")
                 .parse()
@@ -303,10 +310,22 @@ fn update_group(workspace: &mut Workspace, group: &str, users: &str) -> Json<Val
     )
 }
 
+/// The most users a `users.list` page holds here.
+const USERS_PAGE: usize = 200;
+
 fn members_page(workspace: &Workspace, channel: &str, cursor: &str, limit: usize) -> Json<Value> {
     let Some(members) = workspace.channels.get(channel) else {
         return fail("channel_not_found");
     };
+    page(members, cursor, limit, |id| json!(id))
+}
+
+fn users_page(workspace: &Workspace, cursor: &str, limit: usize) -> Json<Value> {
+    page(&workspace.users, cursor, limit, user_json)
+}
+
+/// One page of `items`, from `cursor`, as `members` with the next cursor.
+fn page<T>(items: &[T], cursor: &str, limit: usize, shown: impl Fn(&T) -> Value) -> Json<Value> {
     let start = match cursor {
         "" => 0,
         cursor => match cursor.strip_prefix("next:").and_then(|n| n.parse().ok()) {
@@ -314,14 +333,15 @@ fn members_page(workspace: &Workspace, channel: &str, cursor: &str, limit: usize
             None => return fail("invalid_cursor"),
         },
     };
-    let end = (start + limit).min(members.len());
-    let next = match end < members.len() {
+    let end = (start + limit).min(items.len());
+    let next = match end < items.len() {
         true => format!("next:{end}"),
         false => String::new(),
     };
+    let members: Vec<Value> = items[start.min(end)..end].iter().map(shown).collect();
     Json(json!({
         "ok": true,
-        "members": members[start.min(end)..end],
+        "members": members,
         "response_metadata": { "next_cursor": next },
     }))
 }
