@@ -195,7 +195,10 @@ mod tests {
     #[test]
     fn once_everyone_is_read_every_id_and_email_is_answered_without_asking() {
         let mut directory = Directory::default();
-        assert!(directory.by_email("ann@x.com").is_none(), "it cannot say yet");
+        assert!(
+            directory.by_email("ann@x.com").is_none(),
+            "it cannot say yet"
+        );
         directory.note_everyone(vec![crate::users::tests::user("U1", "u1@x.com", &[])]);
         assert!(directory.unknown(&ids(&["U1", "U9"])).is_empty());
         let ann = directory.by_email("U1@X.COM").unwrap().unwrap();
