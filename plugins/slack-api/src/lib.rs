@@ -162,10 +162,11 @@ impl Slack {
         directory: &mut Directory,
         emails: &[String],
     ) -> Vec<Result<Option<User>, Error>> {
-        if !directory.knows_everyone() && emails.len() > READ_EVERYONE_FROM {
-            if let Err(error) = self.read_everyone(directory) {
-                return emails.iter().map(|_| Err(error.clone())).collect();
-            }
+        if !directory.knows_everyone()
+            && emails.len() > READ_EVERYONE_FROM
+            && let Err(error) = self.read_everyone(directory)
+        {
+            return emails.iter().map(|_| Err(error.clone())).collect();
         }
         match directory.knows_everyone() {
             true => emails
