@@ -14,6 +14,7 @@ mod hostile;
 mod http_grants;
 mod list_server;
 mod opsgenie;
+mod peak;
 mod scim;
 mod sdks;
 mod secrets;

@@ -1,6 +1,7 @@
 //! Running the real `allsync` binary against real adapter components, in a
 //! scratch folder per test.
 
+use crate::peak::wait_with_peak;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -105,10 +106,6 @@ impl Workspace {
 
     /// Runs `allsync <args>` like [`Workspace::run`], and also returns the
     /// most memory (resident, in bytes) the process ever used.
-    #[allow(
-        clippy::zombie_processes,
-        reason = "the child is reaped by wait4, which also reports its memory"
-    )]
     pub fn run_measuring_memory(&self, args: &[&str]) -> (Run, u64) {
         let [stdout, stderr] = ["stdout", "stderr"].map(|name| self.path(&format!("{name}.log")));
         let child = self
@@ -117,20 +114,13 @@ impl Workspace {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("the allsync binary runs");
-        let pid = i32::try_from(child.id()).unwrap();
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid, and wait4 only writes into it.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `pid` is our child, not yet waited for; the pointers are valid.
-        assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
-        assert!(libc::WIFEXITED(status), "allsync exits normally");
+        let (code, peak) = wait_with_peak(child);
         let run = Run {
-            code: libc::WEXITSTATUS(status),
+            code: code.expect("allsync exits normally"),
             stdout: std::fs::read_to_string(stdout).unwrap(),
             stderr: std::fs::read_to_string(stderr).unwrap(),
         };
-        // Linux gives the peak resident size in KiB.
-        (run, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+        (run, peak)
     }
 
     fn command(&self, args: &[&str]) -> Command {
