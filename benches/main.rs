@@ -13,8 +13,8 @@ mod fakes;
 #[path = "../tests/e2e/peak.rs"]
 mod peak;
 
-use allsync::engine::{self, Adapter, AdapterError, ChangeLimit, Rejected, SyncOptions};
-use allsync::runtime::{CacheLocation, Grants, Limits, Runtime, Secrets};
+use allsync_engine::{self as engine, Adapter, AdapterError, ChangeLimit, Rejected, SyncOptions};
+use allsync_runtime::{CacheLocation, Grants, Limits, Runtime, Secrets};
 use fakes::github::FakeGitHub;
 use fakes::google::FakeGoogle;
 use fakes::slack::FakeSlack;
@@ -173,8 +173,9 @@ fn cache_at(dir: &Path) -> CacheLocation {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+        .ancestors()
+        .nth(2)
+        .expect("the crate lives in host/cli")
         .to_path_buf()
 }
 

@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+        .ancestors()
+        .nth(2)
+        .expect("the crate lives in host/cli")
         .to_path_buf()
 }
 

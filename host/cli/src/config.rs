@@ -17,8 +17,8 @@
 //! config = { usergroup = "S0123", token = "${SLACK_TOKEN}" }
 //! ```
 
-use crate::engine::{ChangeLimit, Mode, SyncOptions};
-use crate::runtime::Limits;
+use allsync_engine::{ChangeLimit, Mode, SyncOptions};
+use allsync_runtime::Limits;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

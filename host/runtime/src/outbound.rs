@@ -3,68 +3,16 @@
 //! and within the instance's request and response limits. Anything else is
 //! refused before a connection is made, and recorded as an incident.
 
-use super::connect::{Pins, Route};
 use super::credentials::Credentials;
+use super::grants::{Grants, HttpGrant};
 use super::limits::Limits;
-use super::origin::{Origin, OriginPattern};
-use super::retry::{self, RetryPolicy, Sent};
-use super::sandbox::{GrantAdvice, Grants};
-use super::secrets::Secrets;
+use super::origin::Origin;
+use super::retry::{self, Sent};
+use super::route::{GrantAdvice, Incidents, Pins, RetryPolicy, Route};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
-
-/// What the host refused or cut short for one instance, each message saying
-/// what happened and how to allow it, the instance's secrets redacted
-/// (an adapter may put a token in a host name).
-#[derive(Debug, Clone)]
-pub struct Incidents {
-    list: Arc<Mutex<Vec<String>>>,
-    secrets: Secrets,
-}
-
-impl Incidents {
-    /// Incidents of an instance holding `secrets`.
-    pub(crate) fn new(secrets: Secrets) -> Self {
-        Incidents {
-            list: Arc::default(),
-            secrets,
-        }
-    }
-
-    pub(crate) fn record(&self, message: String) {
-        let message = self.secrets.redact(&message);
-        tracing::warn!("{message}");
-        let mut incidents = self
-            .list
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !incidents.contains(&message) {
-            incidents.push(message);
-        }
-    }
-
-    /// Takes the incidents recorded so far.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(
-            &mut *self
-                .list
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
-    }
-}
-
-/// An origin pattern an instance may reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpGrant {
-    /// The origins it covers.
-    pub pattern: OriginPattern,
-    /// Whether it may reach loopback, private or link-local addresses: only
-    /// an exact origin written in `allowed_hosts` may.
-    pub private: bool,
-}
 
 /// The `wasi:http` hooks of one adapter instance.
 pub(crate) struct OutboundPolicy {

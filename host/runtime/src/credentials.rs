@@ -13,10 +13,8 @@
 //! - a GitHub App installation: a JWT signed RS256 with the App's key,
 //!   exchanged for an installation token.
 
-use super::connect::{Pins, Route};
-use super::outbound::Incidents;
-use super::retry::{self, RetryPolicy};
-use super::sandbox::GrantAdvice;
+use super::retry;
+use super::route::{GrantAdvice, Incidents, Pins, RetryPolicy, Route};
 use super::secrets::Secrets;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -550,7 +548,7 @@ fn basic(id: &str, secret: &str) -> String {
 /// What a refusing token endpoint said: OAuth's `error` and
 /// `error_description`, or GitHub's `message`.
 fn refusal(answer: &Value) -> String {
-    let field = |name: &str| answer[name].as_str().map(crate::text::one_line);
+    let field = |name: &str| answer[name].as_str().map(allsync_engine::text::one_line);
     match (field("error"), field("error_description"), field("message")) {
         (Some(error), Some(description), _) => format!("{error}: {description}"),
         (Some(error), None, _) => error,

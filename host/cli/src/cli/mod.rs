@@ -5,9 +5,9 @@ mod output;
 
 use crate::app::{self, AppError, Locations, Session};
 use crate::conformance::Outcome;
-use crate::engine::Action;
-use crate::runtime::CacheLocation;
 use crate::scaffold::{self, Language};
+use allsync_engine::Action;
+use allsync_runtime::CacheLocation;
 use clap::{Args, Parser, Subcommand};
 use exit::Exit;
 use std::io::IsTerminal;

@@ -2,7 +2,7 @@
 //! destinations: duplicates, case variants, a lookalike, ignored things,
 //! every mode, limits as counts and percentages.
 
-use crate::engine::{Blocked, ChangeLimit, Mode, Plan, SyncOptions, plan};
+use crate::{Blocked, ChangeLimit, Mode, Plan, SyncOptions, plan};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,8 +10,8 @@
 //!   other, when pointed at a sandbox target, shows a thing after `add` and
 //!   no longer after `remove`.
 
-use crate::engine::{Adapter, AdapterError};
-use crate::runtime::{Grants, Limits, OriginPattern, Plugin, Runtime, Secrets, WasmAdapter};
+use allsync_engine::{Adapter, AdapterError};
+use allsync_runtime::{Grants, Limits, OriginPattern, Plugin, Runtime, Secrets, WasmAdapter};
 use serde::Serialize;
 
 /// What to test an adapter with.

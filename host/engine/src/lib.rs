@@ -1,5 +1,6 @@
-//! The sync engine: plain Rust over the [`Adapter`] trait, with no knowledge
-//! of WebAssembly.
+//! allsync's sync engine: plain Rust over the [`Adapter`] trait, with no
+//! knowledge of WebAssembly (this crate does not depend on wasmtime, so the
+//! compiler holds it to that).
 //!
 //! A job reads its source once, then for each destination reads what is
 //! there, [plans](plan::plan) the difference under that destination's
@@ -11,6 +12,7 @@ mod options;
 mod plan;
 mod report;
 mod run;
+pub mod text;
 
 pub use adapter::{Adapter, AdapterError, Rejected};
 pub use options::{ChangeLimit, Mode, Percent, SyncOptions};

@@ -2,8 +2,8 @@
 
 use crate::app::{InstanceReport, RunReport};
 use crate::conformance::{Check, Outcome};
-use crate::engine::{DestinationReport, JobReport, Plan, Status};
-use crate::runtime::{Listing, Plugin};
+use allsync_engine::{DestinationReport, JobReport, Plan, Status};
+use allsync_runtime::{Listing, Plugin};
 use serde::Serialize;
 use serde_json::json;
 use std::fmt::Write;

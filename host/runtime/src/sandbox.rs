@@ -7,14 +7,13 @@
 //! preopened only when the config grants one. Memory is held to the
 //! instance's [`Limits`].
 
-use super::connect::Pins;
-use super::credentials::Credentials;
+use super::grants::Grants;
 use super::limits::{Limits, MemoryLimiter};
-use super::outbound::{HttpGrant, Incidents, OutboundPolicy};
+use super::outbound::OutboundPolicy;
+use super::route::Incidents;
 use super::secrets::Secrets;
-use crate::text::one_line;
+use allsync_engine::text::one_line;
 use std::io;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -27,53 +26,6 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// The most bytes of one stderr line kept before it is logged anyway.
 const MAX_LOG_LINE: usize = 8 * 1024;
-
-/// What the operator grants one adapter instance.
-#[derive(Debug, Clone, Default)]
-pub struct Grants {
-    /// Origins it may send HTTP requests to.
-    pub http: Vec<HttpGrant>,
-    /// A directory it sees as `/`, if any.
-    pub directory: Option<DirectoryGrant>,
-    /// Host names pinned to addresses, consulted before DNS.
-    pub resolve: Pins,
-    /// How the operator grants more, for the messages of refused requests.
-    pub advice: GrantAdvice,
-    /// Credentials the host holds for it: their token goes, as
-    /// `Authorization: Bearer`, on every request to the origins above.
-    pub credentials: Option<Arc<Credentials>>,
-}
-
-/// Where the operator grants origins, so a refusal can say what to add.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum GrantAdvice {
-    /// In the instance's `allowed_hosts` in `allsync.toml`.
-    #[default]
-    ConfigFile,
-    /// With `--allow-host` on the command line (`allsync test-adapter`).
-    CommandLine,
-}
-
-impl GrantAdvice {
-    /// What to do to grant `origin`.
-    pub fn allow(self, origin: &str) -> String {
-        match self {
-            GrantAdvice::ConfigFile => {
-                format!("add \"{origin}\" to its allowed_hosts in allsync.toml to allow it")
-            }
-            GrantAdvice::CommandLine => format!("pass --allow-host {origin} to allow it"),
-        }
-    }
-}
-
-/// A host directory made visible to an adapter instance as `/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectoryGrant {
-    /// The directory on the host.
-    pub path: PathBuf,
-    /// Whether the adapter may create, change and delete files in it.
-    pub writable: bool,
-}
 
 /// The store state of one adapter instance.
 pub(crate) struct Sandbox {

@@ -50,7 +50,7 @@ macro_rules! template {
     ($path:literal, $source:literal) => {
         Template {
             path: $path,
-            contents: include_bytes!(concat!("../../", $source)),
+            contents: include_bytes!(concat!("../../../", $source)),
         }
     };
 }

@@ -6,8 +6,8 @@ use crate::config::{
     ClientAuth, Config, ConfigError, CredentialsConfig, DirectoryConfig, Endpoint, Job,
 };
 use crate::conformance::{self, Check};
-use crate::engine::{self, Action, AdapterError, JobReport};
-use crate::runtime::{
+use allsync_engine::{self as engine, Action, AdapterError, JobReport};
+use allsync_runtime::{
     CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice, Grants,
     HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets,
     WasmAdapter,

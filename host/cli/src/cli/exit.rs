@@ -1,8 +1,8 @@
 //! The exit codes of `allsync`, documented in `--help` and the README.
 
 use crate::app::{AppError, RunReport};
-use crate::engine::Status;
-use crate::runtime::RuntimeError;
+use allsync_engine::Status;
+use allsync_runtime::RuntimeError;
 use std::process::ExitCode;
 
 /// What `--help` says about exit codes.

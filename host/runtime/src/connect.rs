@@ -1,19 +1,16 @@
 //! One attempt at a granted request: resolve the host, keep only addresses
 //! the grant allows, connect, TLS for https, HTTP/1.1; the response body is
-//! cut off at a size limit. Retrying is [`super::retry`]'s.
+//! cut off at a size limit. Retrying is `retry.rs`'s.
 //!
 //! The address check is made on the addresses actually dialled, so a name
 //! that resolves to a private address is refused like the address itself.
 
 use super::address::non_public;
-use super::outbound::Incidents;
-use super::retry::RetryPolicy;
-use super::sandbox::GrantAdvice;
+use super::route::Route;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
@@ -24,28 +21,6 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Names pinned to addresses (`resolve` in allsync.toml), consulted before DNS.
-pub type Pins = Arc<HashMap<String, IpAddr>>;
-
-/// Where and how one request may go.
-pub(crate) struct Route {
-    /// `scheme://host:port`, for messages.
-    pub origin: String,
-    /// How the operator grants more, for messages.
-    pub advice: GrantAdvice,
-    pub host: String,
-    pub port: u16,
-    pub https: bool,
-    /// Whether non-public addresses may be dialled (an exact operator grant).
-    pub private_allowed: bool,
-    pub pins: Pins,
-    pub max_response_bytes: u64,
-    pub max_request_bytes: u64,
-    pub incidents: Incidents,
-    pub label: Arc<str>,
-    pub retry: RetryPolicy,
-}
 
 /// Why one attempt failed, and whether the request may have reached the server.
 pub(crate) struct Failure {

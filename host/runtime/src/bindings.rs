@@ -1,7 +1,7 @@
 //! Host-side bindings of the `allsync:adapter` WIT world (`wit/adapter.wit`).
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "plugin",
     exports: { default: async },
     with: {

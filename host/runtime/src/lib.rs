@@ -11,26 +11,27 @@ mod cache;
 mod catalog;
 mod connect;
 mod credentials;
+mod grants;
 mod instance;
 mod limits;
 mod origin;
 mod outbound;
 mod retry;
+mod route;
 mod sandbox;
 mod secrets;
 mod things;
 
 pub use catalog::{Catalog, Listing};
-pub use connect::Pins;
 pub use credentials::{CredentialError, CredentialSpec, Credentials};
+pub use grants::{DirectoryGrant, Grants, HttpGrant};
 pub use instance::WasmAdapter;
 pub use limits::Limits;
 pub use origin::OriginPattern;
-pub use outbound::HttpGrant;
-pub use sandbox::{DirectoryGrant, GrantAdvice, Grants};
+pub use route::{GrantAdvice, Pins};
 pub use secrets::Secrets;
 
-use crate::text::one_line;
+use allsync_engine::text::one_line;
 use bindings::PluginPre;
 use cache::ComponentCache;
 use sandbox::Sandbox;
@@ -302,11 +303,11 @@ impl Runtime {
         limits: &Limits,
         config: &[(String, String)],
         secrets: Secrets,
-    ) -> Result<WasmAdapter, crate::engine::AdapterError> {
+    ) -> Result<WasmAdapter, allsync_engine::AdapterError> {
         if let Some(credentials) = &grants.credentials {
             // A first token now: credentials that do not work fail here, clearly.
             credentials.token().await.map_err(|err| {
-                crate::engine::AdapterError::Unauthorized(format!(
+                allsync_engine::AdapterError::Unauthorized(format!(
                     "{label} could not get a token ({}): {err}",
                     credentials.describe()
                 ))

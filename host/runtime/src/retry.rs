@@ -10,26 +10,18 @@
 //! else `x-ratelimit-reset` when `x-ratelimit-remaining` is 0 (a Unix time,
 //! as GitHub sends it, or seconds from now, as Terraform Cloud does).
 
-use super::connect::{self, Route};
+use super::connect;
+use super::route::{RetryPolicy, Route};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 /// The first backoff; each further one doubles, plus up to as much jitter.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-
-/// How one instance retries, and how many retries it has made.
-#[derive(Debug, Clone)]
-pub(crate) struct RetryPolicy {
-    pub max_retries: u32,
-    pub max_wait: Duration,
-    pub count: Arc<AtomicU64>,
-}
 
 /// A response, and the future wasi-http awaits for errors after it.
 pub(crate) type Sent = (
@@ -219,6 +211,7 @@ fn backoff(retries: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

@@ -1,0 +1,19 @@
+//! allsync: one-way sync of lists (usually email addresses) from a source to
+//! destinations, through adapters loaded as sandboxed WebAssembly components.
+//!
+//! This crate is the `allsync` command, over two others whose floors the
+//! compiler keeps: `allsync-engine`, the sync rules (diff, modes, limits,
+//! plan) over a plain trait, with no WebAssembly; and `allsync-runtime`,
+//! loading, sandboxing and calling adapter components, with no sync rules.
+//!
+//! - [`config`], `allsync.toml`;
+//! - [`app`], config, runtime and engine put together for the CLI;
+//! - [`conformance`], the checks behind `allsync test-adapter`;
+//! - [`scaffold`], `allsync new`;
+//! - [`cli`], the command line: parses, calls [`app`], prints.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod conformance;
+pub mod scaffold;
