@@ -7,7 +7,7 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     sha256(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -426,5 +426,93 @@ fn plan_shows_the_effective_grants_of_each_instance() {
             .contains(" (read-only in a plan; read-write in a sync)\n"),
         "a plan cannot write, even where a sync may: {}",
         run.stdout
+    );
+}
+
+/// A config of `count` jobs, `job-0`..., each syncing people.txt into its own file.
+fn many_jobs(count: usize) -> Workspace {
+    let workspace = Workspace::with_adapters(&["file"]);
+    let jobs: String = (0..count)
+        .map(|n| {
+            format!(
+                "[[sync]]\nname = \"job-{n}\"\n[sync.source]\nadapter = \"file\"\n\
+                 directory = {{ path = \".\" }}\nconfig = {{ path = \"people.txt\" }}\n\
+                 [[sync.destination]]\nadapter = \"file\"\n\
+                 directory = {{ path = \".\", writable = true }}\nconfig = {{ path = \"team-{n}.txt\" }}\n"
+            )
+        })
+        .collect();
+    workspace
+        .write("allsync.toml", &jobs)
+        .write("people.txt", "ada@example.com\n");
+    for n in 0..count {
+        workspace.write(&format!("team-{n}.txt"), "");
+    }
+    workspace
+}
+
+fn job_names(run: &crate::support::Run) -> Vec<String> {
+    run.json()["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn shards_split_the_jobs_between_them_each_job_in_exactly_one() {
+    let workspace = many_jobs(12);
+    let mut seen: Vec<String> = Vec::new();
+    for shard in ["0/3", "1/3", "2/3"] {
+        let run = workspace
+            .run(&["plan", "--json", "--shard", shard])
+            .expect_code(0);
+        let names = job_names(&run);
+        assert!(!names.is_empty(), "shard {shard} has none of 12 jobs");
+        seen.extend(names);
+        let again = workspace
+            .run_with_env(&["plan", "--json"], &[("ALLSYNC_SHARD", shard)])
+            .expect_code(0);
+        assert_eq!(
+            job_names(&again),
+            job_names(&run),
+            "the same split every time"
+        );
+    }
+    seen.sort();
+    let mut all: Vec<String> = (0..12).map(|n| format!("job-{n}")).collect();
+    all.sort();
+    assert_eq!(seen, all);
+}
+
+#[test]
+fn a_bad_shard_or_a_job_outside_the_shard_is_a_usage_or_config_error() {
+    let workspace = many_jobs(2);
+    let run = workspace.run(&["plan", "--shard", "2/2"]).expect_code(2);
+    assert!(
+        run.stderr
+            .contains("shards count from 0, so with 2 they are 0/2 to 1/2"),
+        "{}",
+        run.stderr
+    );
+    let outside = ["0/2", "1/2"]
+        .into_iter()
+        .find(|shard| {
+            workspace.run(&["plan", "--json", "--shard", shard]).json()["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|job| job["name"] != "job-0")
+        })
+        .unwrap();
+    let run = workspace
+        .run(&["sync", "--shard", outside, "--job", "job-0"])
+        .expect_code(3);
+    assert!(
+        run.stderr
+            .contains(&format!("job `job-0` is not in shard {outside}")),
+        "{}",
+        run.stderr
     );
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the `allsync` binary, real adapter components built
 //! from `plugins/` and `tests/adapters/`, and loopback servers.
 
+mod audit;
 mod cli;
 mod conformance;
 mod credentials;
@@ -15,6 +16,7 @@ mod http_grants;
 mod list_server;
 mod opsgenie;
 mod peak;
+mod saved_plans;
 mod scim;
 mod sdks;
 mod secrets;

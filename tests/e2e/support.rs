@@ -124,7 +124,8 @@ impl Workspace {
         (run, peak)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The `allsync <args>` command of this workspace, to run or spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_allsync"));
         command
             .current_dir(self.dir.path())

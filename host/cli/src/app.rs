@@ -2,18 +2,21 @@
 //! plugins folder, each job's adapter instances started with their grants,
 //! and the engine run over them.
 
+use crate::audit::{AuditError, AuditLog};
 use crate::config::{
     ClientAuth, Config, ConfigError, CredentialsConfig, DirectoryConfig, Endpoint, Job,
 };
 use crate::conformance::{self, Check};
-use allsync_engine::{self as engine, Action, AdapterError, JobReport};
+use crate::saved::{ConfigId, Expectations, SavedPlan, SavedPlanError};
+use crate::shard::Shard;
+use allsync_engine::{self as engine, Action, AdapterError, JobReport, Status};
 use allsync_runtime::{
     CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice, Grants,
     HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets,
     WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +54,48 @@ pub enum AppError {
     /// The plugins folder or an adapter file could not be read or loaded.
     #[error(transparent)]
     Plugin(#[from] RuntimeError),
+    /// The audit log could not be opened: nothing was run.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// A saved plan could not be written or read.
+    #[error(transparent)]
+    SavedPlan(#[from] SavedPlanError),
+    /// A saved plan no longer holds: nothing was changed.
+    #[error(
+        "the saved plan no longer holds, so nothing was changed:\n  {}",
+        .0.join("\n  ")
+    )]
+    Stale(Vec<String>),
+}
+
+/// An adapter, as the audit log and saved plans identify it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterId {
+    /// Its name.
+    pub name: String,
+    /// Its version, as it describes itself.
+    pub version: String,
+    /// The sha256 of its file.
+    pub sha256: String,
+}
+
+impl From<&Plugin> for AdapterId {
+    fn from(plugin: &Plugin) -> Self {
+        AdapterId {
+            name: plugin.info.name.clone(),
+            version: plugin.info.version.clone(),
+            sha256: plugin.sha256.clone(),
+        }
+    }
+}
+
+/// Which jobs of the config a run covers.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only the job of this name.
+    pub job: Option<String>,
+    /// Only the jobs of this shard.
+    pub shard: Option<Shard>,
 }
 
 /// Everything one `plan` or `sync` did, job by job.
@@ -249,33 +294,125 @@ impl Session {
         }
     }
 
-    /// Plans or syncs every job, or only the job named `only`.
-    ///
-    /// Up to `concurrency` jobs run at once, each a task of its own, so
-    /// adapters that compute (rather than wait on the network) use every core.
+    /// Plans or syncs the jobs `selection` picks.
     pub async fn run(
         self: &Arc<Self>,
         action: Action,
-        only: Option<&str>,
+        selection: &Selection,
     ) -> Result<RunReport, AppError> {
-        let jobs: Vec<Job> = match only {
-            Some(name) => vec![
-                self.config
-                    .job(name)
-                    .map_err(|problem| AppError::Mismatch {
-                        file: self.config.file.clone(),
-                        problems: vec![problem],
-                    })?
-                    .clone(),
-            ],
+        let jobs = self.select(selection)?;
+        self.run_jobs(action, jobs, None).await
+    }
+
+    /// The config's jobs that `selection` picks, in config order.
+    fn select(&self, selection: &Selection) -> Result<Vec<Job>, AppError> {
+        let mismatch = |problem: String| AppError::Mismatch {
+            file: self.config.file.clone(),
+            problems: vec![problem],
+        };
+        let jobs: Vec<Job> = match &selection.job {
+            Some(name) => vec![self.config.job(name).map_err(mismatch)?.clone()],
             None => self.config.jobs.clone(),
+        };
+        match (selection.shard, &selection.job) {
+            (Some(shard), Some(name)) if !shard.has(name) => Err(AppError::Invalid(format!(
+                "job `{name}` is not in shard {shard}: drop --job or --shard"
+            ))),
+            (Some(shard), _) => Ok(jobs
+                .into_iter()
+                .filter(|job| shard.has(&job.name))
+                .collect()),
+            (None, _) => Ok(jobs),
+        }
+    }
+
+    /// Applies a saved plan: exactly its changes, after re-reading every
+    /// source and destination it covers; if anything it depends on has
+    /// changed (the config, an adapter file, a plan), nothing is changed.
+    pub async fn apply_saved(self: &Arc<Self>, saved: &SavedPlan) -> Result<RunReport, AppError> {
+        let drift = saved.file_drift(&self.config_id(), &self.adapters());
+        if !drift.is_empty() {
+            return Err(AppError::Stale(drift));
+        }
+        let jobs: Vec<Job> = saved
+            .job_names()
+            .iter()
+            .map(|name| self.config.job(name).cloned())
+            .collect::<Result<_, _>>()
+            .map_err(|problem| AppError::Stale(vec![problem]))?;
+        let expected = Arc::new(saved.expectations());
+        let check = self
+            .run_jobs(Action::Plan, jobs.clone(), Some(expected.clone()))
+            .await?;
+        let drift = stale(&check);
+        if !drift.is_empty() {
+            return Err(AppError::Stale(drift));
+        }
+        self.run_jobs(Action::Apply, jobs, Some(expected)).await
+    }
+
+    /// Saves the plan `report` shows (of a `plan` run of this session).
+    pub fn save_plan(&self, report: &RunReport, path: &Path) -> Result<(), AppError> {
+        let adapter_of = |job: &str, destination: &str| {
+            self.config
+                .job(job)
+                .ok()
+                .and_then(|job| job.destinations.iter().find(|d| d.name == destination))
+                .map(|destination| destination.endpoint.adapter.clone())
+                .unwrap_or_default()
+        };
+        let saved = SavedPlan::new(report, self.config_id(), self.adapters(), adapter_of);
+        Ok(saved.write(path)?)
+    }
+
+    /// The config file, as a saved plan names it.
+    fn config_id(&self) -> ConfigId {
+        ConfigId {
+            path: self.config.file.clone(),
+            sha256: self.config.sha256.clone(),
+        }
+    }
+
+    /// Every adapter the config uses, by name.
+    fn adapters(&self) -> Vec<AdapterId> {
+        let mut adapters: Vec<AdapterId> = self
+            .plugins
+            .values()
+            .filter_map(|plugin| plugin.as_deref().ok().map(AdapterId::from))
+            .collect();
+        adapters.sort_by(|a, b| a.name.cmp(&b.name));
+        adapters
+    }
+
+    /// Plans or syncs `jobs`, each destination held to the changes in
+    /// `expected` if given.
+    ///
+    /// Up to `concurrency` jobs run at once, each a task of its own, so
+    /// adapters that compute (rather than wait on the network) use every core.
+    async fn run_jobs(
+        self: &Arc<Self>,
+        action: Action,
+        jobs: Vec<Job>,
+        expected: Option<Arc<Expectations>>,
+    ) -> Result<RunReport, AppError> {
+        let audit = match (&self.config.audit, action) {
+            (Some(config), Action::Apply) => Some(AuditLog::open(
+                config,
+                if expected.is_some() { "apply" } else { "sync" },
+            )?),
+            _ => None,
         };
         let concurrency = self.config.concurrency;
         let targets = Arc::new(Targets::default());
         let outcomes: Vec<(JobReport, Vec<InstanceReport>)> = stream::iter(jobs)
             .map(|job| {
-                let (session, targets) = (self.clone(), targets.clone());
-                tokio::spawn(async move { session.run_job(&job, action, &targets).await })
+                let context = JobContext {
+                    targets: targets.clone(),
+                    audit: audit.clone(),
+                    expected: expected.clone(),
+                };
+                let session = self.clone();
+                tokio::spawn(async move { session.run_job(&job, action, &context).await })
             })
             .buffered(concurrency)
             .map(|finished| finished.expect("a job's task does not panic"))
@@ -298,7 +435,7 @@ impl Session {
         &self,
         job: &Job,
         action: Action,
-        targets: &Targets,
+        context: &JobContext,
     ) -> (JobReport, Vec<InstanceReport>) {
         let (source, destinations) = self
             .instances(job, action)
@@ -317,14 +454,23 @@ impl Session {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
                 adapter: Box::pin(self.start(instance, counter)),
-                target: targets.of(&instance.list),
+                target: context.targets.of(&instance.list),
+                expected: context.expected.as_ref().map(|expected| {
+                    expected
+                        .get(&(job.name.clone(), destination.name.clone()))
+                        .cloned()
+                        .unwrap_or_default()
+                }),
+                journal: context.audit.as_ref().map(|audit| {
+                    audit.journal(&job.name, &destination.name, instance.plugin.into())
+                }),
             })
             .collect();
         let report = engine::run_job(
             &job.name,
             engine::Source {
                 adapter: started_source,
-                target: targets.of(&source.list),
+                target: context.targets.of(&source.list),
             },
             lazy,
             action,
@@ -583,6 +729,36 @@ enum Role {
     Destination,
     /// A destination in a plan: only read, so its directory is read-only too.
     PlannedDestination,
+}
+
+/// What every job of one run shares: the lists' targets, the audit log,
+/// and the changes a saved plan expects.
+struct JobContext {
+    targets: Arc<Targets>,
+    audit: Option<Arc<AuditLog>>,
+    expected: Option<Arc<Expectations>>,
+}
+
+/// The destinations of `report` that a saved plan no longer holds for, each
+/// with why.
+fn stale(report: &RunReport) -> Vec<String> {
+    report
+        .jobs
+        .iter()
+        .flat_map(|job| {
+            job.destinations
+                .iter()
+                .filter(|destination| destination.status == Status::Stale)
+                .map(move |destination| {
+                    format!(
+                        "job `{}` destination `{}`: {}",
+                        job.name,
+                        destination.name,
+                        destination.error.as_deref().unwrap_or("stale")
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The [`engine::Target`] of each list in one run, so that instances of

@@ -49,6 +49,21 @@ pub struct Config {
     pub concurrency: usize,
     /// The jobs, in file order.
     pub jobs: Vec<Job>,
+    /// `[audit]`: where every change a sync makes is recorded, if anywhere.
+    pub audit: Option<AuditConfig>,
+    /// The sha256 of the file's bytes, hex: what a saved plan was made from.
+    pub sha256: String,
+}
+
+/// `[audit]`: the audit log, one JSON line per change, rejection and failure.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The file lines are appended to, resolved against the config file's folder.
+    pub file: PathBuf,
+    /// Whether each line also goes to stderr.
+    #[serde(default)]
+    pub stderr: bool,
 }
 
 /// One `[[sync]]` job.
@@ -233,7 +248,10 @@ impl Config {
             limits: toml::Table::new(),
             problems: RefCell::default(),
         };
-        let config = context.file(file, &table);
+        let config = context.file(file, &table).map(|config| Config {
+            sha256: allsync_runtime::sha256_hex(text.as_bytes()),
+            ..config
+        });
         match context.problems.into_inner() {
             problems if problems.is_empty() => Ok(config.expect("no problems, so a config")),
             problems => Err(fail(problems)),
@@ -340,7 +358,14 @@ impl Context<'_> {
         let at = Place { table, name: "" };
         self.known_keys(
             at,
-            &["plugins_dir", "limits", "resolve", "concurrency", "sync"],
+            &[
+                "plugins_dir",
+                "limits",
+                "resolve",
+                "concurrency",
+                "audit",
+                "sync",
+            ],
         );
         if let Some(global) = self.table(at, "limits") {
             match limits(global, &toml::Table::new()) {
@@ -358,6 +383,12 @@ impl Context<'_> {
             Some(n) => Some(n),
             None => Some(4),
         };
+        let audit = self
+            .value::<AuditConfig>(at, "audit")
+            .map(|audit| AuditConfig {
+                file: self.base.join(audit.file),
+                ..audit
+            });
         let jobs = self.jobs(at);
         Some(Config {
             file: file.to_path_buf(),
@@ -365,6 +396,8 @@ impl Context<'_> {
             resolve,
             concurrency: concurrency?,
             jobs: jobs?,
+            audit,
+            sha256: String::new(),
         })
     }
 

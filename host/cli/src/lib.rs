@@ -8,12 +8,18 @@
 //!
 //! - [`config`], `allsync.toml`;
 //! - [`app`], config, runtime and engine put together for the CLI;
+//! - [`saved`], saved plans (`plan -o`, `apply`, `show`);
+//! - [`audit`], the audit log and `allsync audit`;
+//! - [`shard`], `--shard I/N`;
 //! - [`conformance`], the checks behind `allsync test-adapter`;
 //! - [`scaffold`], `allsync new`;
 //! - [`cli`], the command line: parses, calls [`app`], prints.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod saved;
 pub mod scaffold;
+pub mod shard;

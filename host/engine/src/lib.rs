@@ -8,6 +8,7 @@
 //! independent: one failing never stops another.
 
 mod adapter;
+mod journal;
 mod options;
 mod plan;
 mod report;
@@ -15,8 +16,9 @@ mod run;
 pub mod text;
 
 pub use adapter::{Adapter, AdapterError, Rejected};
+pub use journal::{Entry, Journal};
 pub use options::{ChangeLimit, Mode, Percent, SyncOptions};
-pub use plan::{Blocked, Plan, fold, plan};
+pub use plan::{Blocked, Changes, Plan, fold, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
 pub use run::{Action, Destination, Source, Start, Target, run_job};
 

@@ -39,6 +39,56 @@ impl Plan {
     }
 }
 
+/// The additions and removals a destination is expected to make, as a
+/// saved plan recorded them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Things to add.
+    pub add: Vec<String>,
+    /// Things to remove.
+    pub remove: Vec<String>,
+}
+
+impl Plan {
+    /// How this plan's changes differ from `expected`, in words, if they do
+    /// (order aside): what it would add or remove that `expected` does not,
+    /// and what `expected` holds that it no longer would.
+    pub fn drift_from(&self, expected: &Changes) -> Option<String> {
+        let differences: Vec<String> = [
+            ("now also adds", &self.add, &expected.add),
+            ("no longer adds", &expected.add, &self.add),
+            ("now also removes", &self.remove, &expected.remove),
+            ("no longer removes", &expected.remove, &self.remove),
+        ]
+        .into_iter()
+        .filter_map(|(what, these, those)| {
+            let those: StdHashSet<&str> = those.iter().map(String::as_str).collect();
+            let extra: Vec<&str> = these
+                .iter()
+                .map(String::as_str)
+                .filter(|thing| !those.contains(thing))
+                .collect();
+            (!extra.is_empty()).then(|| format!("{what} {}", listed(&extra)))
+        })
+        .collect();
+        (!differences.is_empty()).then(|| differences.join("; "))
+    }
+}
+
+/// Up to five things, quoted, and how many more.
+fn listed(things: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let quoted: Vec<String> = things
+        .iter()
+        .take(SHOWN)
+        .map(|thing| format!("{thing:?}"))
+        .collect();
+    match things.len().saturating_sub(SHOWN) {
+        0 => quoted.join(", "),
+        more => format!("{} and {more} more", quoted.join(", ")),
+    }
+}
+
 /// A guard that stopped a plan before any write.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]

@@ -2,10 +2,10 @@
 
 use super::options::Mode;
 use super::plan::Plan;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How one destination ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Already matches the source: no change was needed, no write was made.
@@ -18,10 +18,12 @@ pub enum Status {
     Blocked,
     /// An adapter call failed; see `error`.
     Failed,
+    /// Its plan is no longer the one a saved plan expected: nothing was written; see `error`.
+    Stale,
 }
 
 /// Whether a rejected thing was being added or removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operation {
     /// `add`

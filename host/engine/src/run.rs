@@ -1,8 +1,9 @@
 //! Running a job: read the source once, then sync each destination on its own.
 
 use super::adapter::{Adapter, AdapterError, Rejected};
+use super::journal::{Entry, Journal};
 use super::options::SyncOptions;
-use super::plan::{Plan, fold, plan};
+use super::plan::{Changes, Plan, fold, plan};
 use super::report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
 use crate::text::{code_point, first_hidden};
 use futures_util::lock::Mutex;
@@ -37,6 +38,11 @@ pub struct Destination<'a, A> {
     /// The list it changes: destinations holding the same [`Target`] are
     /// synced one at a time.
     pub target: Target,
+    /// The changes a saved plan expects of it: if its plan now differs, it
+    /// is [`Status::Stale`] and nothing is written.
+    pub expected: Option<Changes>,
+    /// Where its writes are recorded as they happen, if anywhere.
+    pub journal: Option<Arc<dyn Journal>>,
 }
 
 /// What a destination writes, as far as running destinations side by side
@@ -157,91 +163,203 @@ async fn sync_destination<D: Adapter>(
         Err(err) => return report.fail(err),
     };
     let plan = plan(source, &current, &destination.options);
-    report.status = match (&plan.blocked, plan.changes(), action) {
-        (Some(blocked), _, _) => {
+    let drift = destination
+        .expected
+        .as_ref()
+        .and_then(|expected| plan.drift_from(expected));
+    report.status = match (&plan.blocked, drift, plan.changes(), action) {
+        (Some(blocked), _, _, _) => {
             report.error = Some(blocked.to_string());
             Status::Blocked
         }
-        (None, 0, _) => Status::UpToDate,
-        (None, _, Action::Plan) => Status::Pending,
-        (None, _, Action::Apply) => {
-            apply(&mut adapter, &plan, &destination.options, &mut report).await
+        (None, Some(drift), _, _) => {
+            report.error = Some(format!(
+                "the saved plan no longer holds: compared with it, this destination {drift}; \
+                 nothing was changed (make a new plan with `allsync plan -o` and review it)"
+            ));
+            Status::Stale
+        }
+        (None, None, 0, _) => Status::UpToDate,
+        (None, None, _, Action::Plan) => Status::Pending,
+        (None, None, _, Action::Apply) => {
+            let mut writer = Writer {
+                adapter: &mut adapter,
+                journal: destination.journal.as_deref(),
+                report: &mut report,
+            };
+            writer.apply(&plan, &destination.options).await
         }
     };
     report.plan = Some(plan);
     report
 }
 
-/// Applies `plan` in the order its mode asks; stops at the first failed
-/// call. Additions and removals go in one call where the adapter takes
-/// them together and the order does not matter (see [`steps`]).
-async fn apply<D: Adapter>(
-    adapter: &mut D,
-    plan: &Plan,
-    options: &SyncOptions,
-    report: &mut DestinationReport,
-) -> Status {
-    let steps = steps(plan, options);
-    if let [(Operation::Add, add), (Operation::Remove, remove)]
-    | [(Operation::Remove, remove), (Operation::Add, add)] = steps.as_slice()
-        && !add.is_empty()
-        && !remove.is_empty()
-        && let Some(result) = adapter.apply(add, remove).await
-    {
-        return applied_together(add, remove, result, report);
-    }
-    for (operation, things) in steps {
-        if things.is_empty() {
-            continue;
-        }
-        let (result, done) = match operation {
-            Operation::Add => (adapter.add(&things).await, &mut report.added),
-            Operation::Remove => (adapter.remove(&things).await, &mut report.removed),
-        };
-        match result {
-            Ok(rejected) => record(operation, &things, rejected, done, &mut report.rejected),
-            Err(err) => {
-                report.error = Some(format!("{operation} failed: {err}"));
-                return Status::Failed;
-            }
-        }
-    }
-    Status::Applied
+/// What applies a plan to one destination: its adapter, where its writes
+/// are recorded, and its report.
+struct Writer<'a, D> {
+    adapter: &'a mut D,
+    journal: Option<&'a dyn Journal>,
+    report: &'a mut DestinationReport,
 }
 
-/// Notes what one call applying `add` and `remove` together did.
-fn applied_together(
-    add: &[String],
-    remove: &[String],
-    result: Result<Vec<Rejected>, AdapterError>,
-    report: &mut DestinationReport,
-) -> Status {
-    let rejected = match result {
-        Ok(rejected) => rejected,
-        Err(err) => {
-            report.error = Some(format!("apply failed: {err}"));
-            return Status::Failed;
+impl<D: Adapter> Writer<'_, D> {
+    /// Applies `plan` in the order its mode asks; stops at the first failed
+    /// call. Additions and removals go in one call where the adapter takes
+    /// them together and the order does not matter (see [`steps`]).
+    async fn apply(&mut self, plan: &Plan, options: &SyncOptions) -> Status {
+        let steps = steps(plan, options);
+        // Whether the attempts were recorded already, for a call of both at
+        // once that the adapter declined (having changed nothing).
+        let mut announced = false;
+        if let [(Operation::Add, add), (Operation::Remove, remove)]
+        | [(Operation::Remove, remove), (Operation::Add, add)] = steps.as_slice()
+            && !add.is_empty()
+            && !remove.is_empty()
+        {
+            if let Err(status) = self.attempt(&[(Operation::Add, add), (Operation::Remove, remove)])
+            {
+                return status;
+            }
+            if let Some(result) = self.adapter.apply(add, remove).await {
+                return self.applied_together(add, remove, result);
+            }
+            announced = true;
         }
-    };
-    let adding: HashSet<&str> = add.iter().map(String::as_str).collect();
-    let (of_add, of_remove): (Vec<Rejected>, Vec<Rejected>) = rejected
-        .into_iter()
-        .partition(|rejected| adding.contains(rejected.thing.as_str()));
-    record(
-        Operation::Add,
-        add,
-        of_add,
-        &mut report.added,
-        &mut report.rejected,
-    );
-    record(
-        Operation::Remove,
-        remove,
-        of_remove,
-        &mut report.removed,
-        &mut report.rejected,
-    );
-    Status::Applied
+        for (operation, things) in &steps {
+            if things.is_empty() {
+                continue;
+            }
+            if !announced && let Err(status) = self.attempt(&[(*operation, things)]) {
+                return status;
+            }
+            let result = match operation {
+                Operation::Add => self.adapter.add(things).await,
+                Operation::Remove => self.adapter.remove(things).await,
+            };
+            let outcome = match result {
+                Ok(rejected) => self.record(*operation, things, rejected),
+                Err(err) => self.failed(&[(*operation, things)], &err),
+            };
+            if outcome != Status::Applied {
+                return outcome;
+            }
+        }
+        Status::Applied
+    }
+
+    /// Notes what one call applying `add` and `remove` together did.
+    fn applied_together(
+        &mut self,
+        add: &[String],
+        remove: &[String],
+        result: Result<Vec<Rejected>, AdapterError>,
+    ) -> Status {
+        let rejected = match result {
+            Ok(rejected) => rejected,
+            Err(err) => {
+                return self.failed(&[(Operation::Add, add), (Operation::Remove, remove)], &err);
+            }
+        };
+        let adding: HashSet<&str> = add.iter().map(String::as_str).collect();
+        let (of_add, of_remove): (Vec<Rejected>, Vec<Rejected>) = rejected
+            .into_iter()
+            .partition(|rejected| adding.contains(rejected.thing.as_str()));
+        match self.record(Operation::Add, add, of_add) {
+            Status::Applied => self.record(Operation::Remove, remove, of_remove),
+            stopped => stopped,
+        }
+    }
+
+    /// Records that these calls are about to be made; `Err` if they must not be.
+    fn attempt(&mut self, calls: &[(Operation, &[String])]) -> Result<(), Status> {
+        let entries: Vec<Entry> = calls
+            .iter()
+            .map(|(operation, things)| Entry::Attempt {
+                operation: *operation,
+                things,
+            })
+            .collect();
+        self.keep(&entries)
+    }
+
+    /// Notes which things were done and which were rejected.
+    fn record(
+        &mut self,
+        operation: Operation,
+        things: &[String],
+        rejected: Vec<Rejected>,
+    ) -> Status {
+        let refused: HashSet<&str> = rejected.iter().map(|r| r.thing.as_str()).collect();
+        let done: Vec<String> = things
+            .iter()
+            .filter(|thing| !refused.contains(thing.as_str()))
+            .cloned()
+            .collect();
+        let rejections: Vec<Rejection> = rejected
+            .into_iter()
+            .map(|r| Rejection {
+                operation,
+                thing: r.thing,
+                reason: r.reason,
+            })
+            .collect();
+        let entries: Vec<Entry> = std::iter::once(Entry::Done {
+            operation,
+            things: &done,
+        })
+        .filter(|_| !done.is_empty())
+        .chain(rejections.iter().map(Entry::Rejected))
+        .collect();
+        let kept = self.keep(&entries);
+        match operation {
+            Operation::Add => self.report.added.extend(done),
+            Operation::Remove => self.report.removed.extend(done),
+        }
+        self.report.rejected.extend(rejections);
+        match kept {
+            Ok(()) => Status::Applied,
+            Err(status) => status,
+        }
+    }
+
+    /// Notes that a call making `calls` failed.
+    fn failed(&mut self, calls: &[(Operation, &[String])], err: &AdapterError) -> Status {
+        let label = match calls {
+            [(operation, _)] => operation.to_string(),
+            _ => "apply".to_string(),
+        };
+        let error = format!("{label} failed: {err}");
+        let entries: Vec<Entry> = calls
+            .iter()
+            .map(|(operation, things)| Entry::Failed {
+                operation: *operation,
+                things,
+                error: &error,
+            })
+            .collect();
+        let unrecorded = self.keep(&entries).is_err();
+        if unrecorded {
+            let why = self.report.error.take().unwrap_or_default();
+            self.report.error = Some(format!("{error}; {why}"));
+        } else {
+            self.report.error = Some(error);
+        }
+        Status::Failed
+    }
+
+    /// Hands `entries` to the journal; if it cannot keep them, the
+    /// destination has failed and writes nothing more.
+    fn keep(&mut self, entries: &[Entry]) -> Result<(), Status> {
+        let Some(journal) = self.journal.filter(|_| !entries.is_empty()) else {
+            return Ok(());
+        };
+        journal.record(entries).map_err(|why| {
+            self.report.error = Some(format!(
+                "the audit log could not be written ({why}); nothing more was changed"
+            ));
+            Status::Failed
+        })
+    }
 }
 
 /// The calls that apply `plan`, in order: additions then removals, or
@@ -271,26 +389,4 @@ fn steps(plan: &Plan, options: &SyncOptions) -> Vec<(Operation, Vec<String>)> {
         steps.push((Operation::Remove, twins));
     }
     steps
-}
-
-/// Notes which things were done and which were rejected.
-fn record(
-    operation: Operation,
-    things: &[String],
-    rejected: Vec<Rejected>,
-    done: &mut Vec<String>,
-    rejections: &mut Vec<Rejection>,
-) {
-    let refused: HashSet<&str> = rejected.iter().map(|r| r.thing.as_str()).collect();
-    done.extend(
-        things
-            .iter()
-            .filter(|thing| !refused.contains(thing.as_str()))
-            .cloned(),
-    );
-    rejections.extend(rejected.into_iter().map(|r| Rejection {
-        operation,
-        thing: r.thing,
-        reason: r.reason,
-    }));
 }

@@ -99,6 +99,8 @@ fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination
         options,
         adapter: ready(Ok(memory.clone())),
         target: Target::default(),
+        expected: None,
+        journal: None,
     }
 }
 
@@ -491,6 +493,8 @@ async fn one_failing_destination_does_not_stop_the_others() {
         options: SyncOptions::default(),
         adapter: ready(Err(AdapterError::Other("it would not start".into()))),
         target: Target::default(),
+        expected: None,
+        journal: None,
     };
     let destinations = vec![
         destination("broken", &broken, SyncOptions::default()),
@@ -621,6 +625,8 @@ async fn an_adapter_that_takes_both_at_once_gets_one_call() {
             },
             adapter: ready(Ok(together.clone())),
             target: Target::default(),
+            expected: None,
+            journal: None,
         }];
         let report = run_job(
             "job",
@@ -657,6 +663,8 @@ async fn case_twins_are_never_applied_together() {
         },
         adapter: ready(Ok(together.clone())),
         target: Target::default(),
+        expected: None,
+        journal: None,
     }];
     run_job(
         "job",
@@ -704,6 +712,8 @@ async fn a_destination_is_started_only_once_the_source_has_been_read() {
             Ok(Memory::with(&[]))
         }),
         target: Target::default(),
+        expected: None,
+        journal: None,
     }];
     run_job(
         "job",
@@ -867,6 +877,8 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
             options: SyncOptions::default(),
             adapter: ready(Ok(Rendezvous(barrier.clone()))),
             target: Target::default(),
+            expected: None,
+            journal: None,
         })
         .collect();
     // With fewer than three at a time, the barrier would never open.
@@ -928,6 +940,8 @@ async fn destinations_writing_one_target_are_synced_one_at_a_time() {
                 most: most.clone(),
             })),
             target: target.clone(),
+            expected: None,
+            journal: None,
         })
         .collect();
     let report = run_job(
@@ -960,6 +974,193 @@ fn a_plan_of_big_lists_is_computed_the_same_way() {
     assert_eq!(plan.add, source[..5_000]);
     assert_eq!(plan.remove, destination[10_000..]);
     assert_eq!(plan.unchanged, 10_000);
+}
+
+/// A journal that keeps entries as lines, and can be made to fail.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<Vec<String>>,
+    fail_after: Option<usize>,
+}
+
+impl Journal for Lines {
+    fn record(&self, entries: &[Entry<'_>]) -> Result<(), String> {
+        let mut lines = self.lines.lock().unwrap();
+        if self.fail_after.is_some_and(|most| lines.len() >= most) {
+            return Err("the disk is full".into());
+        }
+        lines.extend(entries.iter().map(|entry| match entry {
+            Entry::Attempt { operation, things } => {
+                format!("attempt {operation} {}", things.join(","))
+            }
+            Entry::Done { operation, things } => format!("done {operation} {}", things.join(",")),
+            Entry::Rejected(rejection) => {
+                format!("rejected {} {}", rejection.operation, rejection.thing)
+            }
+            Entry::Failed {
+                operation, things, ..
+            } => format!("failed {operation} {}", things.join(",")),
+        }));
+        Ok(())
+    }
+}
+
+/// Syncs `source` into `target` with changes `expected` and a journal.
+async fn sync_expecting(
+    source: &Memory,
+    target: &Memory,
+    expected: Option<Changes>,
+    journal: Option<Arc<dyn Journal>>,
+    action: Action,
+) -> DestinationReport {
+    let destination = Destination {
+        expected,
+        journal,
+        ..destination("d", target, SyncOptions::default())
+    };
+    let report = run_job("job", source_of(source), vec![destination], action, 1).await;
+    report.destinations.into_iter().next().unwrap()
+}
+
+fn changes(add: &[&str], remove: &[&str]) -> Changes {
+    Changes {
+        add: strings(add),
+        remove: strings(remove),
+    }
+}
+
+#[tokio::test]
+async fn the_changes_a_saved_plan_expects_are_applied_when_they_still_hold() {
+    let target = Memory::with(&["b", "x"]);
+    let expected = Some(changes(&["c", "a"], &["x"]));
+    let report = sync_expecting(
+        &Memory::with(&["a", "b", "c"]),
+        &target,
+        expected,
+        None,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Applied);
+    assert_eq!(target.calls(), ["get", "add a,c", "remove x"]);
+}
+
+#[tokio::test]
+async fn a_destination_whose_plan_drifted_from_the_saved_one_is_stale_and_untouched() {
+    // Since the plan was saved, "c" joined the source and "x" left the destination.
+    let target = Memory::with(&["b"]);
+    let expected = Some(changes(&["a"], &["x"]));
+    let report = sync_expecting(
+        &Memory::with(&["a", "b", "c"]),
+        &target,
+        expected,
+        None,
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Stale);
+    assert_eq!(target.calls(), ["get"]);
+    let error = report.error.unwrap();
+    assert!(error.contains(r#"now also adds "c""#), "{error}");
+    assert!(error.contains(r#"no longer removes "x""#), "{error}");
+    assert!(error.contains("nothing was changed"), "{error}");
+}
+
+#[tokio::test]
+async fn a_guard_stops_a_saved_plan_as_it_stops_a_sync() {
+    let target = Memory::with(&["a", "b"]);
+    let expected = Some(changes(&[], &["a", "b"]));
+    let report = sync_expecting(&Memory::with(&[]), &target, expected, None, Action::Apply).await;
+    assert_eq!(report.status, Status::Blocked);
+    assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn every_write_is_journaled_before_it_is_made_and_its_outcome_after() {
+    let target = Memory::with(&["x", "y"]).rejecting("y");
+    let journal = Arc::new(Lines::default());
+    sync_expecting(
+        &Memory::with(&["a"]),
+        &target,
+        None,
+        Some(journal.clone()),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(
+        *journal.lines.lock().unwrap(),
+        [
+            "attempt add a",
+            "attempt remove x,y",
+            "done add a",
+            "done remove x",
+            "rejected remove y"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_call_is_journaled_and_nothing_after_it_is_tried() {
+    let target = Memory::with(&["x"]).failing("add");
+    let journal = Arc::new(Lines::default());
+    let report = sync_expecting(
+        &Memory::with(&["a"]),
+        &target,
+        None,
+        Some(journal.clone()),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(
+        *journal.lines.lock().unwrap(),
+        ["attempt add a", "attempt remove x", "failed add a"]
+    );
+    assert_eq!(target.calls(), ["get", "add a"]);
+}
+
+#[tokio::test]
+async fn a_journal_that_cannot_be_written_stops_the_destination_before_its_next_write() {
+    let target = Memory::with(&["x"]);
+    let journal = Arc::new(Lines {
+        fail_after: Some(2),
+        ..Lines::default()
+    });
+    let report = sync_expecting(
+        &Memory::with(&["a"]),
+        &target,
+        None,
+        Some(journal.clone()),
+        Action::Apply,
+    )
+    .await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(
+        target.calls(),
+        ["get", "add a"],
+        "the removal was never attempted"
+    );
+    assert_eq!(report.added, ["a"], "what was done is still reported");
+    assert!(
+        report
+            .error
+            .unwrap()
+            .contains("the audit log could not be written (the disk is full)")
+    );
+}
+
+#[tokio::test]
+async fn planning_journals_nothing() {
+    let journal = Arc::new(Lines::default());
+    sync_expecting(
+        &Memory::with(&["a"]),
+        &Memory::with(&["x"]),
+        None,
+        Some(journal.clone()),
+        Action::Plan,
+    )
+    .await;
+    assert!(journal.lines.lock().unwrap().is_empty());
 }
 
 mod properties;

@@ -261,9 +261,7 @@ mod tests {
     /// A component with nothing in it, and its sha256.
     fn empty_component() -> (Vec<u8>, String) {
         let wasm = wat::parse_str("(component)").unwrap();
-        let sha = super::super::hex(&sha2::Digest::finalize(
-            <Sha256 as sha2::Digest>::new_with_prefix(&wasm),
-        ));
+        let sha = crate::sha256_hex(&wasm);
         (wasm, sha)
     }
 

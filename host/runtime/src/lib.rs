@@ -201,7 +201,7 @@ impl Runtime {
             path: path.to_path_buf(),
             source,
         })?;
-        let sha256 = hex(&Sha256::digest(&wasm));
+        let sha256 = sha256_hex(&wasm);
         // Compiling takes seconds for some adapters: off the async threads,
         // so several can compile at once.
         let (cache, engine, hash) = (self.cache.clone(), self.engine.clone(), sha256.clone());
@@ -357,6 +357,11 @@ impl From<bindings::allsync::adapter::types::Info> for AdapterInfo {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+/// The sha256 of `bytes`, as lower-case hex: how adapter files (and
+/// whatever else allsync pins) are identified.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

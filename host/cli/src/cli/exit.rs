@@ -15,7 +15,8 @@ Exit codes:
   4  an adapter failed, crashed, or rejected things
   5  a guard stopped a destination before any write (max_changes, empty source)
   6  plan --detailed-exitcode only: there are changes to apply
-When several apply, the lowest non-zero code of 3, 4, 5, 6 wins.";
+  7  apply: the saved plan is stale (the config, an adapter or a list changed since); nothing was changed
+When several apply, the lowest non-zero code of 3, 4, 5, 6, 7 wins.";
 
 /// The exit codes, in order of precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,6 +27,7 @@ pub enum Exit {
     AdapterFailed = 4,
     Blocked = 5,
     ChangesPending = 6,
+    Stale = 7,
 }
 
 impl Exit {
@@ -40,6 +42,7 @@ impl Exit {
                 Status::Failed => Exit::AdapterFailed,
                 _ if !destination.rejected.is_empty() => Exit::AdapterFailed,
                 Status::Blocked => Exit::Blocked,
+                Status::Stale => Exit::Stale,
                 Status::Pending if detailed => Exit::ChangesPending,
                 _ => Exit::Ok,
             })
@@ -55,7 +58,10 @@ impl From<&AppError> for Exit {
             AppError::Config(_)
             | AppError::Mismatch { .. }
             | AppError::UnknownAdapter(_)
-            | AppError::Invalid(_) => Exit::Config,
+            | AppError::Invalid(_)
+            | AppError::Audit(_)
+            | AppError::SavedPlan(_) => Exit::Config,
+            AppError::Stale(_) => Exit::Stale,
             AppError::Plugin(RuntimeError::Read { .. }) => Exit::Config,
             AppError::Plugin(RuntimeError::Invalid { .. }) => Exit::AdapterFailed,
             AppError::Plugin(RuntimeError::Setup(_)) => Exit::Unexpected,

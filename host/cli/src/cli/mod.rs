@@ -3,9 +3,13 @@
 mod exit;
 mod output;
 
-use crate::app::{self, AppError, Locations, Session};
+use crate::app::{self, AppError, Locations, Selection, Session};
+use crate::audit::{self, Query};
+use crate::config::Config;
 use crate::conformance::Outcome;
+use crate::saved::SavedPlan;
 use crate::scaffold::{self, Language};
+use crate::shard::Shard;
 use allsync_engine::Action;
 use allsync_runtime::CacheLocation;
 use clap::{Args, Parser, Subcommand};
@@ -13,6 +17,7 @@ use exit::Exit;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 /// Keep lists of people in sync: read a source, make each destination match.
@@ -48,12 +53,32 @@ enum Command {
         /// Exit with 6 when there are changes to apply (0 when there are none).
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan to FILE, for `allsync apply FILE`.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Make every destination match its source, and show what was done.
     Sync {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Apply a saved plan: exactly its changes, or none if anything drifted.
+    Apply {
+        /// The plan, saved with `allsync plan -o FILE`.
+        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show a saved plan.
+    Show {
+        /// The plan, saved with `allsync plan -o FILE`.
+        file: PathBuf,
+        /// Print machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the audit log: who added or removed what, and when.
+    Audit(AuditArgs),
     /// List or inspect the adapters in the plugins folder.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -109,7 +134,7 @@ fn key_value(text: &str) -> Result<(String, String), String> {
 }
 
 #[derive(Debug, Args)]
-struct RunArgs {
+struct ConfigArgs {
     /// The sync file.
     #[arg(
         short,
@@ -122,9 +147,33 @@ struct RunArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Run only the job with this name.
     #[arg(long, value_name = "NAME")]
     job: Option<String>,
+    /// Run only this shard's jobs: I/N, I from 0 to N-1 (jobs are split by a stable hash of their names).
+    #[arg(long, value_name = "I/N", env = "ALLSYNC_SHARD")]
+    shard: Option<Shard>,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Only records of this thing (ASCII case ignored).
+    #[arg(long, value_name = "THING")]
+    thing: Option<String>,
+    /// Only records of this job.
+    #[arg(long, value_name = "NAME")]
+    job: Option<String>,
+    /// Only records of this destination.
+    #[arg(long, value_name = "NAME")]
+    destination: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,15 +246,59 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
         Command::Plan {
             run,
             detailed_exitcode,
+            out,
         } => {
-            let report = execute(&run, Action::Plan, &locations).await?;
-            output::run_report(&report, run.json);
+            let session = Arc::new(Session::open(&run.config.config, &locations).await?);
+            let report = session.run(Action::Plan, &run.selection()).await?;
+            if let Some(file) = &out {
+                session.save_plan(&report, file)?;
+            }
+            output::run_report(&report, run.config.json);
+            if let Some(file) = &out {
+                eprintln!(
+                    "Saved the plan to {0}: `allsync show {0}` shows it, `allsync apply {0}` applies exactly it.",
+                    file.display()
+                );
+            }
             Ok(Exit::of_run(&report, detailed_exitcode))
         }
         Command::Sync { run } => {
-            let report = execute(&run, Action::Apply, &locations).await?;
-            output::run_report(&report, run.json);
+            let session = Arc::new(Session::open(&run.config.config, &locations).await?);
+            let report = session.run(Action::Apply, &run.selection()).await?;
+            output::run_report(&report, run.config.json);
             Ok(Exit::of_run(&report, false))
+        }
+        Command::Apply { file, config } => {
+            let saved = SavedPlan::read(&file)?;
+            let session = Arc::new(Session::open(&config.config, &locations).await?);
+            let report = session.apply_saved(&saved).await?;
+            output::run_report(&report, config.json);
+            Ok(Exit::of_run(&report, false))
+        }
+        Command::Show { file, json } => {
+            output::saved_plan(&SavedPlan::read(&file)?, &file, json);
+            Ok(Exit::Ok)
+        }
+        Command::Audit(args) => {
+            let config = Config::load(&args.config.config, |name| std::env::var(name).ok())?;
+            let Some(log) = config.audit else {
+                return Err(AppError::Invalid(format!(
+                    "{}: no [audit] file is configured, so there is no audit log to search \
+                     (see README, \"Audit log\")",
+                    config.file.display()
+                )));
+            };
+            let query = Query {
+                thing: args.thing,
+                job: args.job,
+                destination: args.destination,
+            };
+            let (records, problems) = audit::search(&log.file, &query)?;
+            for problem in problems {
+                eprintln!("warning: {problem}");
+            }
+            output::audit(&records, args.config.json);
+            Ok(Exit::Ok)
         }
         Command::Plugins(PluginsCommand::List { json }) => {
             let listing = app::list_plugins(&locations).await?;
@@ -260,13 +353,13 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
     }
 }
 
-async fn execute(
-    run: &RunArgs,
-    action: Action,
-    locations: &Locations,
-) -> Result<app::RunReport, AppError> {
-    let session = std::sync::Arc::new(Session::open(&run.config, locations).await?);
-    session.run(action, run.job.as_deref()).await
+impl RunArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            job: self.job.clone(),
+            shard: self.shard,
+        }
+    }
 }
 
 /// Whether to colour what goes to a stream that `is_terminal` or not:

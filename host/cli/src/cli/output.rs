@@ -1,7 +1,9 @@
 //! What `allsync` prints on stdout: readable text, or JSON with `--json`.
 
 use crate::app::{InstanceReport, RunReport};
+use crate::audit::{Outcome as AuditOutcome, Record};
 use crate::conformance::{Check, Outcome};
+use crate::saved::SavedPlan;
 use allsync_engine::{DestinationReport, JobReport, Plan, Status};
 use allsync_runtime::{Listing, Plugin};
 use serde::Serialize;
@@ -123,6 +125,120 @@ pub fn plugin(plugin: &Plugin, json: bool) {
         let _ = writeln!(out, "  {export}");
     }
     print!("{out}");
+}
+
+/// Prints a saved plan: where it came from, then each destination's changes.
+pub fn saved_plan(saved: &SavedPlan, file: &std::path::Path, json: bool) {
+    if json {
+        return print_json(saved);
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "saved plan made {} by allsync {}\nconfig: {} (sha256 {})",
+        saved.created,
+        saved.allsync,
+        saved.config.path.display(),
+        saved.config.sha256
+    );
+    for adapter in &saved.adapters {
+        let _ = writeln!(
+            out,
+            "adapter: {} {} (sha256 {})",
+            adapter.name, adapter.version, adapter.sha256
+        );
+    }
+    let (mut changes, mut destinations) = (0, 0);
+    for job in &saved.jobs {
+        let _ = writeln!(out, "job {}:", job.name);
+        for destination in &job.destinations {
+            let head = format!("  {} ({}):", destination.name, destination.adapter);
+            let note = destination.note.as_deref().unwrap_or_default();
+            let _ = match destination.status {
+                Status::Pending => writeln!(
+                    out,
+                    "{head} {} to add, {} to remove",
+                    destination.add.len(),
+                    destination.remove.len()
+                ),
+                Status::UpToDate => writeln!(out, "{head} up to date"),
+                Status::Blocked => writeln!(out, "{head} BLOCKED, will not be changed: {note}"),
+                _ => writeln!(
+                    out,
+                    "{head} FAILED when planned, will not be changed: {note}"
+                ),
+            };
+            for thing in &destination.add {
+                let _ = writeln!(out, "    + {thing}");
+            }
+            for thing in &destination.remove {
+                let _ = writeln!(out, "    - {thing}");
+            }
+            if destination.status == Status::Pending {
+                changes += destination.add.len() + destination.remove.len();
+                destinations += 1;
+            }
+        }
+    }
+    let _ = match changes {
+        0 => writeln!(out, "Plan: no changes to apply."),
+        _ => writeln!(
+            out,
+            "Plan: {} to {}; run `allsync apply {}` to apply exactly these.",
+            counted(changes, "change"),
+            counted(destinations, "destination"),
+            file.display()
+        ),
+    };
+    print!("{out}");
+}
+
+/// Prints what the audit log holds: a line per record, oldest first.
+pub fn audit(records: &[Record], json: bool) {
+    if json {
+        return print_json(&records);
+    }
+    if records.is_empty() {
+        println!("no matching records in the audit log");
+        return;
+    }
+    let rows: Vec<[String; 8]> = records
+        .iter()
+        .map(|record| {
+            let outcome = match record.outcome {
+                AuditOutcome::Attempt => "attempted (no outcome recorded: the run was cut short)",
+                AuditOutcome::Applied => "applied",
+                AuditOutcome::Rejected => "rejected",
+                AuditOutcome::Failed => "failed",
+            };
+            [
+                record.time.clone(),
+                record.run.clone(),
+                record.job.clone(),
+                record.destination.clone(),
+                record.operation.to_string(),
+                record.thing.clone(),
+                outcome.to_string(),
+                record.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            [
+                "TIME",
+                "RUN",
+                "JOB",
+                "DESTINATION",
+                "OPERATION",
+                "THING",
+                "OUTCOME",
+                "REASON"
+            ],
+            &rows
+        )
+    );
 }
 
 /// Prints a conformance report, closing with "N passed, N failed, N skipped".
@@ -255,6 +371,7 @@ fn render_destination(out: &mut String, destination: &DestinationReport, action:
             destination.removed.len()
         ),
         Status::Blocked => writeln!(out, "{head} BLOCKED ({counts}): {error}"),
+        Status::Stale => writeln!(out, "{head} STALE: {error}"),
         Status::Failed if destination.added.is_empty() && destination.removed.is_empty() => {
             writeln!(out, "{head} FAILED: {error}")
         }
@@ -348,6 +465,7 @@ fn summary(report: &RunReport) -> String {
     };
     for (n, what) in [
         (count(Status::Blocked), "blocked"),
+        (count(Status::Stale), "stale"),
         (count(Status::Failed), "failed"),
     ] {
         if n > 0 {
