@@ -21,5 +21,6 @@ mod scim;
 mod sdks;
 mod secrets;
 mod slack_adapters;
+mod sources;
 mod support;
 mod tfc;

@@ -151,13 +151,7 @@ async fn plugins_of(
     let mut names: Vec<&str> = config
         .jobs
         .iter()
-        .flat_map(|job| {
-            std::iter::once(&job.source).chain(
-                job.destinations
-                    .iter()
-                    .map(|destination| &destination.endpoint),
-            )
-        })
+        .flat_map(Job::endpoints)
         .map(|endpoint| endpoint.adapter.as_str())
         .collect();
     names.sort_unstable();
@@ -251,15 +245,11 @@ impl Session {
             .clone()
             .or_else(|| config.plugins_dir.clone())
             .unwrap_or_else(|| PathBuf::from("plugins"));
-        let fuel = config.jobs.iter().any(|job| {
-            std::iter::once(&job.source)
-                .chain(
-                    job.destinations
-                        .iter()
-                        .map(|destination| &destination.endpoint),
-                )
-                .any(|endpoint| endpoint.limits.fuel.is_some())
-        });
+        let fuel = config
+            .jobs
+            .iter()
+            .flat_map(Job::endpoints)
+            .any(|endpoint| endpoint.limits.fuel.is_some());
         let runtime = Runtime::new(locations.cache.as_ref(), fuel)?;
         let catalog = Catalog::open(&runtime, &plugins_dir)?;
         let plugins = plugins_of(&config, &catalog, &runtime).await;
@@ -437,19 +427,27 @@ impl Session {
         action: Action,
         context: &JobContext,
     ) -> (JobReport, Vec<InstanceReport>) {
-        let (source, destinations) = self
+        let (sources, destinations) = self
             .instances(job, action)
             .expect("checked when the session opened");
         // Each instance's retry counter, once it has started.
         let retries: Vec<OnceLock<Arc<AtomicU64>>> = std::iter::repeat_with(OnceLock::new)
-            .take(destinations.len() + 1)
+            .take(sources.len() + destinations.len())
             .collect();
-        let started_source = self.start(&source, &retries[0]).await;
+        let (source_retries, destination_retries) = retries.split_at(sources.len());
+        let mut list = Vec::with_capacity(sources.len());
+        for ((source, instance), counter) in job.sources.iter().zip(&sources).zip(source_retries) {
+            let started = engine::Source {
+                adapter: self.start(instance, counter).await,
+                target: context.targets.of(&instance.list),
+            };
+            list.push((source.blend.clone(), started));
+        }
         let lazy = job
             .destinations
             .iter()
             .zip(&destinations)
-            .zip(&retries[1..])
+            .zip(destination_retries)
             .map(|((destination, instance), counter)| engine::Destination {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
@@ -466,18 +464,21 @@ impl Session {
                 }),
             })
             .collect();
+        let sources_of_job = engine::Sources {
+            list,
+            combine: job.combine,
+            case_sensitive: job.case_sensitive(),
+        };
         let report = engine::run_job(
             &job.name,
-            engine::Source {
-                adapter: started_source,
-                target: context.targets.of(&source.list),
-            },
+            sources_of_job,
             lazy,
             action,
             self.config.concurrency,
         )
         .await;
-        let instances = std::iter::once(&source)
+        let instances = sources
+            .iter()
             .chain(&destinations)
             .zip(&retries)
             .map(|(instance, counter)| {
@@ -555,12 +556,18 @@ impl Session {
         &'a self,
         job: &Job,
         action: Action,
-    ) -> Result<(Instance<'a>, Vec<Instance<'a>>), Vec<String>> {
-        let source = self.instance(
-            &job.source,
-            format!("job `{}` source", job.name),
-            Role::Source,
-        );
+    ) -> Result<(Vec<Instance<'a>>, Vec<Instance<'a>>), Vec<String>> {
+        let sources: Vec<Result<Instance, String>> = job
+            .sources
+            .iter()
+            .map(|source| {
+                let label = match job.sources.len() {
+                    1 => format!("job `{}` source", job.name),
+                    _ => format!("job `{}` source `{}`", job.name, source.blend.name),
+                };
+                self.instance(&source.endpoint, label, Role::Source)
+            })
+            .collect();
         let role = match action {
             Action::Plan => Role::PlannedDestination,
             Action::Apply => Role::Destination,
@@ -576,13 +583,14 @@ impl Session {
                 )
             })
             .collect();
-        let problems: Vec<String> = std::iter::once(&source)
+        let problems: Vec<String> = sources
+            .iter()
             .chain(&destinations)
             .filter_map(|instance| instance.as_ref().err().cloned())
             .collect();
         match problems.is_empty() {
             true => Ok((
-                source.unwrap(),
+                sources.into_iter().map(Result::unwrap).collect(),
                 destinations.into_iter().map(Result::unwrap).collect(),
             )),
             false => Err(problems),

@@ -17,7 +17,7 @@
 //! config = { usergroup = "S0123", token = "${SLACK_TOKEN}" }
 //! ```
 
-use allsync_engine::{ChangeLimit, Mode, SyncOptions};
+use allsync_engine::{Blend, ChangeLimit, Combine, Mode, Role, SyncOptions, Transform};
 use allsync_runtime::Limits;
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -71,11 +71,22 @@ pub struct AuditConfig {
 pub struct Job {
     /// Its unique name.
     pub name: String,
-    /// Where the things come from.
-    pub source: Endpoint,
+    /// Where the things come from: `[sync.source]`, or each `[[sync.sources]]`.
+    pub sources: Vec<JobSource>,
+    /// `combine`: how the included sources are joined.
+    pub combine: Combine,
     /// Where they go.
     pub destinations: Vec<Destination>,
     options: Overrides,
+}
+
+/// One source of a job.
+#[derive(Debug, Clone)]
+pub struct JobSource {
+    /// Its adapter instance.
+    pub endpoint: Endpoint,
+    /// Its name (`source` for `[sync.source]`), whether it is excluded, and its transforms.
+    pub blend: Blend,
 }
 
 /// One `[[sync.destination]]`.
@@ -160,6 +171,20 @@ pub enum ClientAuth {
     Basic,
 }
 
+/// One step of a source's `transform`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum TransformConfig {
+    /// `"lowercase"`
+    Lowercase,
+    /// `{ replace_domain = { from = "old.example.com", to = "example.com" } }`
+    ReplaceDomain { from: String, to: String },
+    /// `{ keep = ["*@example.com"] }`
+    Keep(Vec<String>),
+    /// `{ drop = ["ci-*@example.com"] }`
+    Drop(Vec<String>),
+}
+
 /// `directory = { path = "...", writable = true }`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +214,8 @@ const OPTION_KEYS: [&str; 5] = [
     "allow_empty_source",
     "ignore",
 ];
+/// The keys of a source, besides those of an adapter instance.
+const SOURCE_KEYS: [&str; 3] = ["name", "exclude", "transform"];
 /// The keys of an adapter instance, in sources and destinations.
 const ENDPOINT_KEYS: [&str; 7] = [
     "adapter",
@@ -214,6 +241,21 @@ impl Overrides {
 }
 
 impl Job {
+    /// Every adapter instance of the job: its sources', then its destinations'.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.sources.iter().map(|source| &source.endpoint).chain(
+            self.destinations
+                .iter()
+                .map(|destination| &destination.endpoint),
+        )
+    }
+
+    /// Whether the job's own options compare things exactly (how its
+    /// sources are combined).
+    pub fn case_sensitive(&self) -> bool {
+        self.options.case_sensitive.unwrap_or(false)
+    }
+
     /// The engine options for `destination`: its own, else the job's, else defaults.
     pub fn options_for(&self, destination: &Destination) -> SyncOptions {
         let options = destination.options.over(&self.options);
@@ -454,30 +496,172 @@ impl Context<'_> {
             table,
             name: &place,
         };
-        let mut known = vec!["name", "source", "destination"];
+        let mut known = vec!["name", "source", "sources", "combine", "destination"];
         known.extend(OPTION_KEYS);
         self.known_keys(at, &known);
         if name.is_none() {
             self.problem(&place, "every job needs a `name`");
         }
         let options = self.options(at);
-        let source = match self.table(at, "source") {
-            Some(source) => self.endpoint(Place {
-                table: source,
-                name: &format!("{place} source"),
-            }),
-            None => {
-                self.problem(&place, "no [sync.source]: say where the things come from");
+        let combine = match self.value::<String>(at, "combine").as_deref() {
+            None | Some("union") => Some(Combine::Union),
+            Some("intersection") => Some(Combine::Intersection),
+            Some(other) => {
+                self.problem(
+                    &place,
+                    format!("`combine` is `union` or `intersection`, not `{other}`"),
+                );
                 None
             }
         };
+        let sources = self.sources(at);
         let destinations = self.destinations(at);
         Some(Job {
             name: name?,
-            source: source?,
+            sources: sources?,
+            combine: combine?,
             destinations: destinations?,
             options: options?,
         })
+    }
+
+    /// The job's `[sync.source]`, or its `[[sync.sources]]`.
+    fn sources(&self, job: Place) -> Option<Vec<JobSource>> {
+        let tables: Vec<&toml::Table> = match (job.table.get("source"), job.table.get("sources")) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    job.name,
+                    "both [sync.source] and [[sync.sources]]: use one source table, or a list of them",
+                );
+                return None;
+            }
+            (None, None) => {
+                self.problem(job.name, "no [sync.source]: say where the things come from");
+                return None;
+            }
+            (Some(_), None) => {
+                let source = self.table(job, "source")?;
+                let at = Place {
+                    table: source,
+                    name: &format!("{} source", job.name),
+                };
+                return self.source(at, "source", false).map(|source| vec![source]);
+            }
+            (None, Some(toml::Value::Array(list))) => {
+                list.iter().filter_map(toml::Value::as_table).collect()
+            }
+            (None, Some(other)) => {
+                self.problem(
+                    job.name,
+                    format!(
+                        "`sources` must be [[sync.sources]] tables, not {}",
+                        other.type_str()
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut sources: Vec<JobSource> = Vec::new();
+        let mut complete = true;
+        for (index, table) in tables.into_iter().enumerate() {
+            let name: Option<String> = self.value(
+                Place {
+                    table,
+                    name: job.name,
+                },
+                "name",
+            );
+            let place = match &name {
+                Some(name) => format!("{} source `{name}`", job.name),
+                None => format!("{} source number {}", job.name, index + 1),
+            };
+            let at = Place {
+                table,
+                name: &place,
+            };
+            match (name, self.source(at, "", true)) {
+                (None, _) => {
+                    self.problem(&place, "each of several sources needs a `name`");
+                    complete = false;
+                }
+                (Some(name), Some(_)) if sources.iter().any(|s| s.blend.name == name) => {
+                    self.problem(
+                        job.name,
+                        format!("two sources are named `{name}`: names must be unique"),
+                    );
+                }
+                (Some(name), Some(mut source)) => {
+                    source.blend.name = name;
+                    sources.push(source);
+                }
+                (Some(_), None) => complete = false,
+            }
+        }
+        if complete
+            && sources
+                .iter()
+                .all(|source| source.blend.role == Role::Exclude)
+        {
+            self.problem(
+                job.name,
+                "every source is `exclude = true`: include at least one",
+            );
+            return None;
+        }
+        complete.then_some(sources)
+    }
+
+    /// One source: an adapter instance, with `exclude` and `transform` if `listed`.
+    fn source(&self, at: Place, name: &str, listed: bool) -> Option<JobSource> {
+        let mut known: Vec<&str> = ENDPOINT_KEYS.to_vec();
+        known.extend(match listed {
+            true => &SOURCE_KEYS[..],
+            false => &SOURCE_KEYS[2..],
+        });
+        self.known_keys(at, &known);
+        let exclude = self.value::<bool>(at, "exclude").unwrap_or(false);
+        let transforms = self.transforms(at);
+        let endpoint = self.endpoint_keys(at);
+        Some(JobSource {
+            endpoint: endpoint?,
+            blend: Blend {
+                name: name.to_string(),
+                role: match exclude {
+                    true => Role::Exclude,
+                    false => Role::Include,
+                },
+                transforms: transforms?,
+            },
+        })
+    }
+
+    /// `transform = ["lowercase", { replace_domain = { from, to } }, { keep = [...] }, { drop = [...] }]`.
+    fn transforms(&self, at: Place) -> Option<Vec<Transform>> {
+        let written: Vec<TransformConfig> = match at.table.get("transform") {
+            None => return Some(Vec::new()),
+            Some(_) => self.value(at, "transform")?,
+        };
+        let problems = self.problems.borrow().len();
+        let transforms = written
+            .into_iter()
+            .map(|step| match step {
+                TransformConfig::Lowercase => Transform::Lowercase,
+                TransformConfig::ReplaceDomain { from, to } => {
+                    for domain in [&from, &to] {
+                        if domain.is_empty() || domain.contains('@') || domain.trim() != domain {
+                            self.problem(
+                                at.name,
+                                format!("`transform`: replace_domain takes domains such as \"example.com\", not {domain:?}"),
+                            );
+                        }
+                    }
+                    Transform::ReplaceDomain { from, to }
+                }
+                TransformConfig::Keep(patterns) => Transform::Keep(patterns),
+                TransformConfig::Drop(patterns) => Transform::Drop(patterns),
+            })
+            .collect();
+        (self.problems.borrow().len() == problems).then_some(transforms)
     }
 
     fn destinations(&self, job: Place) -> Option<Vec<Destination>> {
@@ -556,11 +740,6 @@ impl Context<'_> {
             ignore: self.value(at, "ignore"),
         };
         (self.problems.borrow().len() == problems).then_some(options)
-    }
-
-    fn endpoint(&self, at: Place) -> Option<Endpoint> {
-        self.known_keys(at, &ENDPOINT_KEYS);
-        self.endpoint_keys(at)
     }
 
     /// The adapter instance in `at`, whose unknown keys were checked by the caller.
@@ -962,7 +1141,7 @@ mod tests {
             )
         );
         let config = load(&text).unwrap();
-        let source = &config.jobs[0].source.limits;
+        let source = &config.jobs[0].sources[0].endpoint.limits;
         let destination = &config.jobs[0].destinations[0].endpoint.limits;
         assert_eq!(
             (source.memory_mb, source.call_timeout_secs, source.fuel),
@@ -1001,7 +1180,11 @@ mod tests {
             "adapter = \"file\"\n        directory = { path = \"data\", writable = true }",
         ))
         .unwrap();
-        let directory = config.jobs[0].source.directory.clone().unwrap();
+        let directory = config.jobs[0].sources[0]
+            .endpoint
+            .directory
+            .clone()
+            .unwrap();
         assert!(
             directory.path.ends_with("data") && directory.path.is_absolute(),
             "{directory:?}"

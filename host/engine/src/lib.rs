@@ -13,6 +13,7 @@ mod options;
 mod plan;
 mod report;
 mod run;
+mod sources;
 pub mod text;
 
 pub use adapter::{Adapter, AdapterError, Rejected};
@@ -20,7 +21,8 @@ pub use journal::{Entry, Journal};
 pub use options::{ChangeLimit, Mode, Percent, SyncOptions};
 pub use plan::{Blocked, Changes, Plan, fold, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
-pub use run::{Action, Destination, Source, Start, Target, run_job};
+pub use run::{Action, Destination, Source, Sources, Start, Target, run_job};
+pub use sources::{Blend, Combine, Combined, Role, Transform, combine, transform};
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,10 @@ pub struct Plan {
     /// Why the plan must not be applied, if a guard stopped it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<Blocked>,
+    /// For each addition, the sources that hold it, when the job has
+    /// several (else empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add_from: Vec<Vec<String>>,
 }
 
 impl Plan {
@@ -177,6 +181,7 @@ pub fn plan(source: &[String], destination: &[String], options: &SyncOptions) ->
         },
         destination_size: destination.len(),
         blocked: None,
+        add_from: Vec::new(),
     };
     plan.blocked = guard(&plan, wanted.is_empty(), options);
     plan

@@ -5,6 +5,7 @@ use super::journal::{Entry, Journal};
 use super::options::SyncOptions;
 use super::plan::{Changes, Plan, fold, plan};
 use super::report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
+use super::sources::{Blend, Combine, Combined, Role, combine, transform};
 use crate::text::{code_point, first_hidden};
 use futures_util::lock::Mutex;
 use futures_util::{StreamExt, stream};
@@ -63,34 +64,51 @@ pub struct Source<A> {
     pub target: Target,
 }
 
-/// Runs one job: `get` on the source once, then every destination, up to
-/// `concurrency` of them at a time; reports come in destination order.
+/// A job's sources, and how their things are combined into one list.
+pub struct Sources<A> {
+    /// Each source, with how its things are transformed and whether they are
+    /// wanted or excluded.
+    pub list: Vec<(Blend, Source<A>)>,
+    /// How the included sources are joined.
+    pub combine: Combine,
+    /// Whether things are compared exactly when combining.
+    pub case_sensitive: bool,
+}
+
+impl<A> From<Source<A>> for Sources<A> {
+    /// One source, taken as it is.
+    fn from(source: Source<A>) -> Self {
+        Sources {
+            list: vec![(Blend::default(), source)],
+            combine: Combine::Union,
+            case_sensitive: false,
+        }
+    }
+}
+
+/// Runs one job: `get` on each source once, then every destination, up to
+/// `concurrency` of them at a time; reports come in destination order. If a
+/// source cannot be read, no destination is touched.
 pub async fn run_job<S: Adapter, D: Adapter>(
     name: &str,
-    source: Source<S>,
+    sources: impl Into<Sources<S>>,
     destinations: Vec<Destination<'_, D>>,
     action: Action,
     concurrency: usize,
 ) -> JobReport {
-    let things = match source.adapter {
-        Ok(mut adapter) => {
-            let _one_at_a_time = source.target.0.lock().await;
-            read(&mut adapter, "source").await
-        }
-        Err(err) => Err(err),
-    };
+    let combined = read_sources(sources.into()).await;
     let source_report = SourceReport {
-        count: things.as_ref().ok().map(Vec::len),
-        error: things.as_ref().err().map(ToString::to_string),
+        count: combined.as_ref().ok().map(|combined| combined.things.len()),
+        error: combined.as_ref().err().map(ToString::to_string),
     };
-    let reports = match &things {
-        Ok(things) => {
+    let reports = match &combined {
+        Ok(combined) => {
             // The futures are made first, then run: with the mapping inside
             // the stream, the compiler cannot show a job's future is Send
             // (a known limit of its higher-ranked lifetime checks).
             let syncs: Vec<_> = destinations
                 .into_iter()
-                .map(|destination| sync_destination(things, destination, action))
+                .map(|destination| sync_destination(combined, destination, action))
                 .collect();
             stream::iter(syncs)
                 .buffered(concurrency.max(1))
@@ -109,6 +127,38 @@ pub async fn run_job<S: Adapter, D: Adapter>(
         name: name.to_string(),
         source: source_report,
         destinations: reports,
+    }
+}
+
+/// Reads every source, one after another, and combines what they hold.
+async fn read_sources<S: Adapter>(sources: Sources<S>) -> Result<Combined, AdapterError> {
+    let several = sources.list.len() > 1;
+    let mut read_lists = Vec::with_capacity(sources.list.len());
+    for (blend, source) in sources.list {
+        let side = match several {
+            true => format!("source `{}`", blend.name),
+            false => "source".to_string(),
+        };
+        let things = match source.adapter {
+            Ok(mut adapter) => {
+                let _one_at_a_time = source.target.0.lock().await;
+                read(&mut adapter, &side).await
+            }
+            Err(err) => Err(err),
+        }
+        .map_err(|err| match several {
+            true => err.map_message(|message| format!("{side}: {message}")),
+            false => err,
+        })?;
+        let things = transform(things, &blend.transforms);
+        read_lists.push((blend, things));
+    }
+    match read_lists.as_slice() {
+        [(blend, _)] if blend.role == Role::Include => Ok(Combined {
+            things: read_lists.pop().expect("one list").1,
+            ..Combined::default()
+        }),
+        _ => Ok(combine(read_lists, sources.combine, sources.case_sensitive)),
     }
 }
 
@@ -148,7 +198,7 @@ fn unusable(thing: &str) -> Option<String> {
 }
 
 async fn sync_destination<D: Adapter>(
-    source: &[String],
+    source: &Combined,
     destination: Destination<'_, D>,
     action: Action,
 ) -> DestinationReport {
@@ -162,7 +212,14 @@ async fn sync_destination<D: Adapter>(
         Ok(current) => current,
         Err(err) => return report.fail(err),
     };
-    let plan = plan(source, &current, &destination.options);
+    let mut plan = plan(&source.things, &current, &destination.options);
+    if !source.from.is_empty() {
+        plan.add_from = plan
+            .add
+            .iter()
+            .map(|thing| source.from.get(thing).cloned().unwrap_or_default())
+            .collect();
+    }
     let drift = destination
         .expected
         .as_ref()

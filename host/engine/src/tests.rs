@@ -1163,4 +1163,148 @@ async fn planning_journals_nothing() {
     assert!(journal.lines.lock().unwrap().is_empty());
 }
 
+/// A job reading `sources` (name, role, transforms, list) combined `how`,
+/// synced into `target`.
+async fn sync_sources(
+    sources: &[(&str, Role, Vec<Transform>, &Memory)],
+    how: Combine,
+    target: &Memory,
+    action: Action,
+) -> JobReport {
+    let list = sources
+        .iter()
+        .map(|(name, role, transforms, memory)| {
+            let blend = Blend {
+                name: name.to_string(),
+                role: *role,
+                transforms: transforms.clone(),
+            };
+            (blend, source_of(memory))
+        })
+        .collect();
+    let sources = Sources {
+        list,
+        combine: how,
+        case_sensitive: false,
+    };
+    let destinations = vec![destination("d", target, SyncOptions::default())];
+    run_job("job", sources, destinations, action, 1).await
+}
+
+#[tokio::test]
+async fn several_sources_are_joined_and_each_addition_says_where_it_came_from() {
+    let hr = Memory::with(&["ada@x.com", "bob@x.com"]);
+    let contractors = Memory::with(&["BOB@x.com", "cy@x.com"]);
+    let target = Memory::with(&["old@x.com"]);
+    let sources = [
+        ("hr", Role::Include, vec![], &hr),
+        ("contractors", Role::Include, vec![], &contractors),
+    ];
+    let report = sync_sources(&sources, Combine::Union, &target, Action::Plan).await;
+    assert_eq!(report.source.count, Some(3), "bob once");
+    let plan = report.destinations[0].plan.clone().unwrap();
+    assert_eq!(plan.add, ["ada@x.com", "bob@x.com", "cy@x.com"]);
+    assert_eq!(
+        plan.add_from,
+        [vec!["hr"], vec!["hr", "contractors"], vec!["contractors"]]
+    );
+    assert_eq!(plan.remove, ["old@x.com"]);
+}
+
+#[tokio::test]
+async fn an_intersection_keeps_only_who_every_source_holds() {
+    let staff = Memory::with(&["ada@x.com", "bob@x.com"]);
+    let london = Memory::with(&["Bob@x.com", "cy@x.com"]);
+    let sources = [
+        ("staff", Role::Include, vec![], &staff),
+        ("london", Role::Include, vec![], &london),
+    ];
+    let report = sync_sources(
+        &sources,
+        Combine::Intersection,
+        &Memory::with(&[]),
+        Action::Plan,
+    )
+    .await;
+    assert_eq!(
+        report.destinations[0].plan.as_ref().unwrap().add,
+        ["bob@x.com"]
+    );
+}
+
+#[tokio::test]
+async fn what_an_exclude_source_holds_is_never_wanted() {
+    let staff = Memory::with(&["ada@x.com", "bob@x.com"]);
+    let leavers = Memory::with(&["BOB@x.com"]);
+    let target = Memory::with(&["bob@x.com"]);
+    let sources = [
+        ("staff", Role::Include, vec![], &staff),
+        ("leavers", Role::Exclude, vec![], &leavers),
+    ];
+    let report = sync_sources(&sources, Combine::Union, &target, Action::Apply).await;
+    let destination = &report.destinations[0];
+    assert_eq!(destination.added, ["ada@x.com"]);
+    assert_eq!(destination.removed, ["bob@x.com"]);
+}
+
+#[tokio::test]
+async fn the_empty_source_guard_looks_at_the_combined_list() {
+    let staff = Memory::with(&["bob@x.com"]);
+    let leavers = Memory::with(&["bob@x.com"]);
+    let target = Memory::with(&["ada@x.com", "bob@x.com"]);
+    let sources = [
+        ("staff", Role::Include, vec![], &staff),
+        ("leavers", Role::Exclude, vec![], &leavers),
+    ];
+    let report = sync_sources(&sources, Combine::Union, &target, Action::Apply).await;
+    assert_eq!(report.destinations[0].status, Status::Blocked);
+    assert_eq!(target.calls(), ["get"]);
+}
+
+#[tokio::test]
+async fn a_source_that_cannot_be_read_leaves_every_destination_untouched_and_is_named() {
+    let staff = Memory::with(&["ada@x.com"]);
+    let leavers = Memory::with(&[]).failing("get");
+    let target = Memory::with(&["bob@x.com"]);
+    let sources = [
+        ("staff", Role::Include, vec![], &staff),
+        ("leavers", Role::Exclude, vec![], &leavers),
+    ];
+    let report = sync_sources(&sources, Combine::Union, &target, Action::Apply).await;
+    assert_eq!(
+        report.source.error.as_deref(),
+        Some("unauthorized: source `leavers`: get refused")
+    );
+    assert_eq!(report.destinations[0].status, Status::Failed);
+    assert!(target.calls().is_empty(), "{:?}", target.calls());
+}
+
+#[test]
+fn transforms_apply_in_order() {
+    let things = strings(&[
+        "Ada@Old.example.com",
+        "ci-bot@old.example.com",
+        "bob@other.com",
+    ]);
+    let steps = [
+        Transform::ReplaceDomain {
+            from: "old.example.com".into(),
+            to: "example.com".into(),
+        },
+        Transform::Lowercase,
+        Transform::Drop(strings(&["CI-*"])),
+        Transform::Keep(strings(&["*@example.com"])),
+    ];
+    assert_eq!(transform(things, &steps), ["ada@example.com"]);
+}
+
+#[test]
+fn lower_casing_never_turns_a_lookalike_into_the_real_thing() {
+    let kelvin = "\u{212A}en@x.com".to_string();
+    assert_eq!(
+        transform(vec![kelvin.clone()], &[Transform::Lowercase]),
+        [kelvin]
+    );
+}
+
 mod properties;

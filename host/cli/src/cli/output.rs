@@ -390,8 +390,19 @@ fn render_destination(out: &mut String, destination: &DestinationReport, action:
             }
             _ => (&[], &[]),
         };
-    for thing in added {
-        let _ = writeln!(out, "    + {thing}");
+    let from = match (destination.status, &destination.plan) {
+        (Status::Pending, Some(plan)) => plan.add_from.as_slice(),
+        _ => &[],
+    };
+    for (index, thing) in added.iter().enumerate() {
+        match from.get(index) {
+            Some(sources) => {
+                let _ = writeln!(out, "    + {thing}  (from {})", sources.join(", "));
+            }
+            None => {
+                let _ = writeln!(out, "    + {thing}");
+            }
+        }
     }
     for thing in removed {
         let _ = writeln!(out, "    - {thing}");
