@@ -20,6 +20,7 @@ mod saved_plans;
 mod scim;
 mod sdks;
 mod secrets;
+mod serve;
 mod slack_adapters;
 mod sources;
 mod support;

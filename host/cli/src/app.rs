@@ -140,6 +140,11 @@ pub struct Session {
     /// Each adapter the config names, loaded, or why it could not be.
     plugins: HashMap<String, Result<Arc<Plugin>, String>>,
     pins: Pins,
+    /// Each list's target, shared by every run of the session, so instances
+    /// that share a list run one at a time even across runs.
+    targets: Arc<Targets>,
+    /// Once set, no run of the session begins another write.
+    stop: engine::Stop,
 }
 
 /// Loads the adapters `config` names, and only those, several at once.
@@ -260,6 +265,8 @@ impl Session {
             runtime,
             plugins,
             pins,
+            targets: Arc::default(),
+            stop: engine::Stop::default(),
         };
         let mut problems: Vec<String> = session
             .config
@@ -282,6 +289,16 @@ impl Session {
                 problems,
             }),
         }
+    }
+
+    /// The session, whose runs stop before their next write once `stop` is set.
+    pub fn stopped_by(self, stop: engine::Stop) -> Self {
+        Session { stop, ..self }
+    }
+
+    /// The checked config.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Plans or syncs the jobs `selection` picks.
@@ -393,11 +410,10 @@ impl Session {
             _ => None,
         };
         let concurrency = self.config.concurrency;
-        let targets = Arc::new(Targets::default());
         let outcomes: Vec<(JobReport, Vec<InstanceReport>)> = stream::iter(jobs)
             .map(|job| {
                 let context = JobContext {
-                    targets: targets.clone(),
+                    targets: self.targets.clone(),
                     audit: audit.clone(),
                     expected: expected.clone(),
                 };
@@ -462,6 +478,7 @@ impl Session {
                 journal: context.audit.as_ref().map(|audit| {
                     audit.journal(&job.name, &destination.name, instance.plugin.into())
                 }),
+                stop: self.stop.clone(),
             })
             .collect();
         let sources_of_job = engine::Sources {

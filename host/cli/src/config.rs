@@ -17,13 +17,15 @@
 //! config = { usergroup = "S0123", token = "${SLACK_TOKEN}" }
 //! ```
 
+use crate::schedule::Schedule;
 use allsync_engine::{Blend, ChangeLimit, Combine, Mode, Role, SyncOptions, Transform};
 use allsync_runtime::Limits;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// What is wrong with the config file: every problem found, each saying
 /// where (job, destination, key).
@@ -51,9 +53,26 @@ pub struct Config {
     pub jobs: Vec<Job>,
     /// `[audit]`: where every change a sync makes is recorded, if anywhere.
     pub audit: Option<AuditConfig>,
+    /// `[serve]`: how `allsync serve` listens and schedules.
+    pub serve: ServeConfig,
     /// The sha256 of the file's bytes, hex: what a saved plan was made from.
     pub sha256: String,
 }
+
+/// `[serve]`: the listener of `allsync serve`, and the schedule of jobs
+/// that have none of their own.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (default 127.0.0.1:9848).
+    pub listen: SocketAddr,
+    /// The schedule of jobs without one.
+    pub schedule: Option<Schedule>,
+    /// The most random delay added to each run of jobs without their own.
+    pub jitter: Duration,
+}
+
+/// Where `allsync serve` listens unless `[serve] listen` says otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9848";
 
 /// `[audit]`: the audit log, one JSON line per change, rejection and failure.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -75,6 +94,10 @@ pub struct Job {
     pub sources: Vec<JobSource>,
     /// `combine`: how the included sources are joined.
     pub combine: Combine,
+    /// `schedule`: when `allsync serve` runs it, if not as `[serve]` says.
+    pub schedule: Option<Schedule>,
+    /// `jitter`: the most random delay added to each of its runs in `serve`.
+    pub jitter: Option<Duration>,
     /// Where they go.
     pub destinations: Vec<Destination>,
     options: Overrides,
@@ -406,6 +429,7 @@ impl Context<'_> {
                 "resolve",
                 "concurrency",
                 "audit",
+                "serve",
                 "sync",
             ],
         );
@@ -431,6 +455,7 @@ impl Context<'_> {
                 file: self.base.join(audit.file),
                 ..audit
             });
+        let serve = self.serve(at);
         let jobs = self.jobs(at);
         Some(Config {
             file: file.to_path_buf(),
@@ -439,6 +464,7 @@ impl Context<'_> {
             concurrency: concurrency?,
             jobs: jobs?,
             audit,
+            serve: serve?,
             sha256: String::new(),
         })
     }
@@ -496,7 +522,15 @@ impl Context<'_> {
             table,
             name: &place,
         };
-        let mut known = vec!["name", "source", "sources", "combine", "destination"];
+        let mut known = vec![
+            "name",
+            "source",
+            "sources",
+            "combine",
+            "schedule",
+            "jitter",
+            "destination",
+        ];
         known.extend(OPTION_KEYS);
         self.known_keys(at, &known);
         if name.is_none() {
@@ -514,15 +548,81 @@ impl Context<'_> {
                 None
             }
         };
+        let schedule = self.schedule(at);
+        let jitter = self.duration(at, "jitter");
         let sources = self.sources(at);
         let destinations = self.destinations(at);
         Some(Job {
             name: name?,
             sources: sources?,
             combine: combine?,
+            schedule: schedule?,
+            jitter: jitter?,
             destinations: destinations?,
             options: options?,
         })
+    }
+
+    /// `[serve]`, or its defaults.
+    fn serve(&self, at: Place) -> Option<ServeConfig> {
+        let Some(table) = self.table(at, "serve") else {
+            return Some(ServeConfig {
+                listen: DEFAULT_LISTEN.parse().expect("a socket address"),
+                schedule: None,
+                jitter: Duration::ZERO,
+            });
+        };
+        let at = Place {
+            table,
+            name: "[serve]",
+        };
+        self.known_keys(at, &["listen", "schedule", "jitter"]);
+        let listen = match self.value::<String>(at, "listen") {
+            None => DEFAULT_LISTEN.parse().ok(),
+            Some(text) => text.parse::<SocketAddr>().map_err(|_| {
+                self.problem(at.name, format!("`listen`: `{text}` is not an address and port, such as \"{DEFAULT_LISTEN}\""));
+            }).ok(),
+        };
+        let schedule = self.schedule(at);
+        let jitter = self.duration(at, "jitter");
+        Some(ServeConfig {
+            listen: listen?,
+            schedule: schedule?,
+            jitter: jitter?.unwrap_or_default(),
+        })
+    }
+
+    /// `schedule` in `at`, if set; `None` if it is malformed.
+    fn schedule(&self, at: Place) -> Option<Option<Schedule>> {
+        match self.value::<String>(at, "schedule") {
+            None if at.table.contains_key("schedule") => None,
+            None => Some(None),
+            Some(text) => match text.parse::<Schedule>() {
+                Ok(schedule) => Some(Some(schedule)),
+                Err(why) => {
+                    self.problem(at.name, format!("`schedule`: {why}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A duration (`"30s"`, `"5m"`) at `key` in `at`, if set; `None` if it is malformed.
+    fn duration(&self, at: Place, key: &str) -> Option<Option<Duration>> {
+        match self.value::<String>(at, key) {
+            None if at.table.contains_key(key) => None,
+            None => Some(None),
+            Some(text) => match humantime::parse_duration(&text) {
+                Ok(duration) => Some(Some(duration)),
+                Err(err) => {
+                    self.problem(
+                        at.name,
+                        format!("`{key}`: `{text}`: {err} (write a duration such as \"30s\")"),
+                    );
+                    None
+                }
+            },
+        }
     }
 
     /// The job's `[sync.source]`, or its `[[sync.sources]]`.

@@ -11,6 +11,9 @@
 //! - [`saved`], saved plans (`plan -o`, `apply`, `show`);
 //! - [`audit`], the audit log and `allsync audit`;
 //! - [`shard`], `--shard I/N`;
+//! - [`serve`], `allsync serve`: jobs on schedules, signals, the HTTP listener;
+//! - [`schedule`], when `allsync serve` runs each job;
+//! - [`metrics`], what `allsync serve` serves at `/metrics`;
 //! - [`conformance`], the checks behind `allsync test-adapter`;
 //! - [`scaffold`], `allsync new`;
 //! - [`cli`], the command line: parses, calls [`app`], prints.
@@ -20,6 +23,9 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod metrics;
 pub mod saved;
 pub mod scaffold;
+pub mod schedule;
+pub mod serve;
 pub mod shard;

@@ -21,7 +21,7 @@ pub use journal::{Entry, Journal};
 pub use options::{ChangeLimit, Mode, Percent, SyncOptions};
 pub use plan::{Blocked, Changes, Plan, fold, plan};
 pub use report::{DestinationReport, JobReport, Operation, Rejection, SourceReport, Status};
-pub use run::{Action, Destination, Source, Sources, Start, Target, run_job};
+pub use run::{Action, Destination, Source, Sources, Start, Stop, Target, run_job};
 pub use sources::{Blend, Combine, Combined, Role, Transform, combine, transform};
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether a run only plans or also applies its plans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,25 @@ pub struct Destination<'a, A> {
     pub expected: Option<Changes>,
     /// Where its writes are recorded as they happen, if anywhere.
     pub journal: Option<Arc<dyn Journal>>,
+    /// Once set, it makes no further write (nor starts, if it has not yet).
+    pub stop: Stop,
+}
+
+/// Asks running jobs to stop before their next write: every clone of one
+/// `Stop` shares it. A call already made is let finish.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Asks everything holding a clone to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether it has been asked to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// What a destination writes, as far as running destinations side by side
@@ -204,6 +224,9 @@ async fn sync_destination<D: Adapter>(
 ) -> DestinationReport {
     let mut report = DestinationReport::new(destination.name, destination.options.mode);
     let _one_at_a_time = destination.target.0.lock().await;
+    if destination.stop.is_stopped() {
+        return report.fail("not synced: allsync was asked to stop before it started");
+    }
     let mut adapter = match destination.adapter.await {
         Ok(adapter) => adapter,
         Err(err) => return report.fail(err),
@@ -242,6 +265,7 @@ async fn sync_destination<D: Adapter>(
             let mut writer = Writer {
                 adapter: &mut adapter,
                 journal: destination.journal.as_deref(),
+                stop: &destination.stop,
                 report: &mut report,
             };
             writer.apply(&plan, &destination.options).await
@@ -256,6 +280,7 @@ async fn sync_destination<D: Adapter>(
 struct Writer<'a, D> {
     adapter: &'a mut D,
     journal: Option<&'a dyn Journal>,
+    stop: &'a Stop,
     report: &'a mut DestinationReport,
 }
 
@@ -273,6 +298,9 @@ impl<D: Adapter> Writer<'_, D> {
             && !add.is_empty()
             && !remove.is_empty()
         {
+            if let Err(status) = self.may_write() {
+                return status;
+            }
             if let Err(status) = self.attempt(&[(Operation::Add, add), (Operation::Remove, remove)])
             {
                 return status;
@@ -285,6 +313,9 @@ impl<D: Adapter> Writer<'_, D> {
         for (operation, things) in &steps {
             if things.is_empty() {
                 continue;
+            }
+            if let Err(status) = self.may_write() {
+                return status;
             }
             if !announced && let Err(status) = self.attempt(&[(*operation, things)]) {
                 return status;
@@ -325,6 +356,18 @@ impl<D: Adapter> Writer<'_, D> {
             Status::Applied => self.record(Operation::Remove, remove, of_remove),
             stopped => stopped,
         }
+    }
+
+    /// `Err` once the run was asked to stop: no new write is begun.
+    fn may_write(&mut self) -> Result<(), Status> {
+        if !self.stop.is_stopped() {
+            return Ok(());
+        }
+        self.report.error = Some(
+            "stopped before its next write: allsync was asked to stop; the next run makes the rest"
+                .into(),
+        );
+        Err(Status::Failed)
     }
 
     /// Records that these calls are about to be made; `Err` if they must not be.

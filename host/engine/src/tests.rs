@@ -101,6 +101,7 @@ fn destination(name: &str, memory: &Memory, options: SyncOptions) -> Destination
         target: Target::default(),
         expected: None,
         journal: None,
+        stop: Stop::default(),
     }
 }
 
@@ -495,6 +496,7 @@ async fn one_failing_destination_does_not_stop_the_others() {
         target: Target::default(),
         expected: None,
         journal: None,
+        stop: Stop::default(),
     };
     let destinations = vec![
         destination("broken", &broken, SyncOptions::default()),
@@ -627,6 +629,7 @@ async fn an_adapter_that_takes_both_at_once_gets_one_call() {
             target: Target::default(),
             expected: None,
             journal: None,
+            stop: Stop::default(),
         }];
         let report = run_job(
             "job",
@@ -665,6 +668,7 @@ async fn case_twins_are_never_applied_together() {
         target: Target::default(),
         expected: None,
         journal: None,
+        stop: Stop::default(),
     }];
     run_job(
         "job",
@@ -714,6 +718,7 @@ async fn a_destination_is_started_only_once_the_source_has_been_read() {
         target: Target::default(),
         expected: None,
         journal: None,
+        stop: Stop::default(),
     }];
     run_job(
         "job",
@@ -879,6 +884,7 @@ async fn destinations_run_at_the_same_time_up_to_the_concurrency() {
             target: Target::default(),
             expected: None,
             journal: None,
+            stop: Stop::default(),
         })
         .collect();
     // With fewer than three at a time, the barrier would never open.
@@ -942,6 +948,7 @@ async fn destinations_writing_one_target_are_synced_one_at_a_time() {
             target: target.clone(),
             expected: None,
             journal: None,
+            stop: Stop::default(),
         })
         .collect();
     let report = run_job(
@@ -1161,6 +1168,66 @@ async fn planning_journals_nothing() {
     )
     .await;
     assert!(journal.lines.lock().unwrap().is_empty());
+}
+
+/// A journal that asks the run to stop once the first call is done, as a
+/// signal arriving during that call would.
+struct StopAfterFirstCall(Stop);
+
+impl Journal for StopAfterFirstCall {
+    fn record(&self, entries: &[Entry<'_>]) -> Result<(), String> {
+        if entries
+            .iter()
+            .any(|entry| matches!(entry, Entry::Done { .. }))
+        {
+            self.0.stop();
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_stop_lets_the_current_call_finish_and_begins_no_other_write() {
+    let target = Memory::with(&["x"]);
+    let stop = Stop::default();
+    let destination = Destination {
+        journal: Some(Arc::new(StopAfterFirstCall(stop.clone()))),
+        stop: stop.clone(),
+        ..destination("d", &target, SyncOptions::default())
+    };
+    let report = run_job(
+        "job",
+        source_of(&Memory::with(&["a"])),
+        vec![destination],
+        Action::Apply,
+        1,
+    )
+    .await;
+    let report = &report.destinations[0];
+    assert_eq!(target.calls(), ["get", "add a"]);
+    assert_eq!(report.added, ["a"]);
+    assert_eq!(report.status, Status::Failed);
+    assert!(report.error.as_deref().unwrap().contains("asked to stop"));
+}
+
+#[tokio::test]
+async fn a_destination_not_started_when_the_stop_comes_is_never_started() {
+    let target = Memory::with(&["x"]);
+    let stop = Stop::default();
+    stop.stop();
+    let destination = Destination {
+        stop,
+        ..destination("d", &target, SyncOptions::default())
+    };
+    run_job(
+        "job",
+        source_of(&Memory::with(&["a"])),
+        vec![destination],
+        Action::Apply,
+        1,
+    )
+    .await;
+    assert!(target.calls().is_empty());
 }
 
 /// A job reading `sources` (name, role, transforms, list) combined `how`,

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::conformance::Outcome;
 use crate::saved::SavedPlan;
 use crate::scaffold::{self, Language};
+use crate::serve::{self, ServeRequest};
 use crate::shard::Shard;
 use allsync_engine::Action;
 use allsync_runtime::CacheLocation;
@@ -40,8 +41,21 @@ struct Cli {
     #[arg(long, global = true)]
     no_cache: bool,
 
+    /// How logs on stderr look: text, or json (one JSON object a line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "ALLSYNC_LOG_FORMAT")]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The form of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +93,21 @@ enum Command {
     },
     /// Search the audit log: who added or removed what, and when.
     Audit(AuditArgs),
+    /// Run every job on its schedule until stopped, serving /metrics, /healthz and /readyz.
+    Serve {
+        /// The sync file, read again on SIGHUP.
+        #[arg(
+            short,
+            long,
+            default_value = "allsync.toml",
+            env = "ALLSYNC_CONFIG",
+            value_name = "FILE"
+        )]
+        config: PathBuf,
+        /// Serve only this shard's jobs: I/N, I from 0 to N-1.
+        #[arg(long, value_name = "I/N", env = "ALLSYNC_SHARD")]
+        shard: Option<Shard>,
+    },
     /// List or inspect the adapters in the plugins folder.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -201,7 +230,7 @@ pub fn main() -> ExitCode {
     // adapter's backups) is readable by this user alone.
     // SAFETY: umask has no preconditions and cannot fail.
     unsafe { libc::umask(0o077) };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let locations = Locations {
         plugins_dir: cli.plugins_dir.clone(),
         cache: match cli.no_cache {
@@ -274,6 +303,15 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             let report = session.apply_saved(&saved).await?;
             output::run_report(&report, config.json);
             Ok(Exit::of_run(&report, false))
+        }
+        Command::Serve { config, shard } => {
+            serve::serve(ServeRequest {
+                config,
+                locations,
+                shard,
+            })
+            .await?;
+            Ok(Exit::Ok)
         }
         Command::Show { file, json } => {
             output::saved_plan(&SavedPlan::read(&file)?, &file, json);
@@ -382,7 +420,7 @@ fn colour(is_terminal: bool) -> bool {
 /// wasmtime's WASI crates are held at info whatever is asked: below that they
 /// log raw adapter I/O (stderr bytes, HTTP header values), which can carry
 /// secrets that allsync must never print.
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn,allsync=info",
         1 => "info,allsync=debug",
@@ -394,11 +432,15 @@ fn init_logging(verbose: u8) {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
             |filter, cap| filter.add_directive(cap.parse().expect("a valid log directive")),
         );
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour(std::io::stderr().is_terminal()))
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(colour(std::io::stderr().is_terminal()))
+            .without_time()
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 }
