@@ -2,6 +2,7 @@
 //! from `plugins/` and `tests/adapters/`, and loopback servers.
 
 mod audit;
+mod budgets;
 mod cli;
 mod conformance;
 mod credentials;

@@ -11,9 +11,9 @@ use crate::saved::{ConfigId, Expectations, SavedPlan, SavedPlanError};
 use crate::shard::Shard;
 use allsync_engine::{self as engine, Action, AdapterError, JobReport, Status};
 use allsync_runtime::{
-    CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice, Grants,
-    HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError, Secrets,
-    WasmAdapter,
+    Budgets, CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice,
+    Grants, HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError,
+    Secrets, WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,8 @@ pub struct Session {
     targets: Arc<Targets>,
     /// Once set, no run of the session begins another write.
     stop: engine::Stop,
+    /// The request budgets every instance of the session shares.
+    budgets: Budgets,
 }
 
 /// Loads the adapters `config` names, and only those, several at once.
@@ -260,6 +262,7 @@ impl Session {
         let plugins = plugins_of(&config, &catalog, &runtime).await;
         catalog.save_index();
         let pins = Pins::new(config.resolve.clone());
+        let config_rates = config.rate_limits.clone();
         let session = Session {
             config,
             runtime,
@@ -267,6 +270,7 @@ impl Session {
             pins,
             targets: Arc::default(),
             stop: engine::Stop::default(),
+            budgets: Budgets::new(config_rates),
         };
         let mut problems: Vec<String> = session
             .config
@@ -652,6 +656,7 @@ impl Session {
         if let Some(directory) = grants.directory.as_mut() {
             directory.writable &= role == Role::Destination;
         }
+        grants.budgets = self.budgets.clone();
         grants.credentials = endpoint
             .credentials
             .as_ref()
@@ -880,7 +885,7 @@ fn grants(plugin: &Plugin, endpoint: &Endpoint, pins: &Pins) -> Result<Grants, S
         directory,
         resolve: pins.clone(),
         advice: GrantAdvice::ConfigFile,
-        credentials: None,
+        ..Grants::default()
     })
 }
 

@@ -19,7 +19,7 @@
 
 use crate::schedule::Schedule;
 use allsync_engine::{Blend, ChangeLimit, Combine, Mode, Role, SyncOptions, Transform};
-use allsync_runtime::Limits;
+use allsync_runtime::{Limits, OriginPattern, Rate};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +55,8 @@ pub struct Config {
     pub audit: Option<AuditConfig>,
     /// `[serve]`: how `allsync serve` listens and schedules.
     pub serve: ServeConfig,
+    /// `rate_limits`: the most requests each origin (`scheme://host:port`) is sent.
+    pub rate_limits: HashMap<String, Rate>,
     /// The sha256 of the file's bytes, hex: what a saved plan was made from.
     pub sha256: String,
 }
@@ -429,6 +431,7 @@ impl Context<'_> {
                 "resolve",
                 "concurrency",
                 "audit",
+                "rate_limits",
                 "serve",
                 "sync",
             ],
@@ -456,6 +459,7 @@ impl Context<'_> {
                 ..audit
             });
         let serve = self.serve(at);
+        let rate_limits = self.rate_limits(at);
         let jobs = self.jobs(at);
         Some(Config {
             file: file.to_path_buf(),
@@ -465,6 +469,7 @@ impl Context<'_> {
             jobs: jobs?,
             audit,
             serve: serve?,
+            rate_limits: rate_limits?,
             sha256: String::new(),
         })
     }
@@ -561,6 +566,31 @@ impl Context<'_> {
             destinations: destinations?,
             options: options?,
         })
+    }
+
+    /// `rate_limits = { "https://slack.com" = "50/min" }`, origins as allsync writes them.
+    fn rate_limits(&self, at: Place) -> Option<HashMap<String, Rate>> {
+        let written: BTreeMap<String, String> = match at.table.get("rate_limits") {
+            None => return Some(HashMap::new()),
+            Some(_) => self.value(at, "rate_limits")?,
+        };
+        let problems = self.problems.borrow().len();
+        let rates = written
+            .into_iter()
+            .filter_map(|(origin, rate)| {
+                let fail = |why: String| self.problem("rate_limits", format!("`{origin}`: {why}"));
+                let exact = OriginPattern::parse(&origin)
+                    .map_err(|err| fail(err.to_string()))
+                    .ok()?;
+                if exact.to_string().contains('*') {
+                    fail("a rate is for one origin, not a wildcard".into());
+                    return None;
+                }
+                let rate = rate.parse::<Rate>().map_err(fail).ok()?;
+                Some((exact.to_string(), rate))
+            })
+            .collect();
+        (self.problems.borrow().len() == problems).then_some(rates)
     }
 
     /// `[serve]`, or its defaults.

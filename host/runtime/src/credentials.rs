@@ -13,6 +13,7 @@
 //! - a GitHub App installation: a JWT signed RS256 with the App's key,
 //!   exchanged for an installation token.
 
+use super::budget::Budgets;
 use super::retry;
 use super::route::{GrantAdvice, Incidents, Pins, RetryPolicy, Route};
 use super::secrets::Secrets;
@@ -375,6 +376,7 @@ impl Credentials {
                 max_wait: Duration::from_secs(30),
                 count: Arc::default(),
             },
+            budgets: Budgets::default(),
         })
     }
 }

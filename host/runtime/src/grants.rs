@@ -2,6 +2,7 @@
 //! pinned names, credentials. Plain data; the sandbox and the outbound
 //! policy enforce it.
 
+use super::budget::Budgets;
 use super::credentials::Credentials;
 use super::origin::OriginPattern;
 use super::route::{GrantAdvice, Pins};
@@ -22,6 +23,9 @@ pub struct Grants {
     /// Credentials the host holds for it: their token goes, as
     /// `Authorization: Bearer`, on every request to the origins above.
     pub credentials: Option<Arc<Credentials>>,
+    /// The request budgets it shares with every other instance of the run
+    /// (the pace set per origin, and pauses after rate limits).
+    pub budgets: Budgets,
 }
 
 /// An origin pattern an instance may reach.

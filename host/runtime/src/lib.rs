@@ -7,6 +7,7 @@
 
 mod address;
 mod bindings;
+mod budget;
 mod cache;
 mod catalog;
 mod connect;
@@ -22,6 +23,7 @@ mod sandbox;
 mod secrets;
 mod things;
 
+pub use budget::{Budgets, Rate};
 pub use catalog::{Catalog, Listing};
 pub use credentials::{CredentialError, CredentialSpec, Credentials};
 pub use grants::{DirectoryGrant, Grants, HttpGrant};

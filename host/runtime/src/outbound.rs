@@ -3,6 +3,7 @@
 //! and within the instance's request and response limits. Anything else is
 //! refused before a connection is made, and recorded as an incident.
 
+use super::budget::Budgets;
 use super::credentials::Credentials;
 use super::grants::{Grants, HttpGrant};
 use super::limits::Limits;
@@ -27,6 +28,7 @@ pub(crate) struct OutboundPolicy {
     requests: u64,
     incidents: Incidents,
     retry: RetryPolicy,
+    budgets: Budgets,
 }
 
 impl OutboundPolicy {
@@ -54,6 +56,7 @@ impl OutboundPolicy {
                 max_wait: Duration::from_secs(limits.max_retry_wait_secs),
                 count: retries,
             },
+            budgets: grants.budgets.clone(),
         }
     }
 
@@ -99,6 +102,7 @@ impl OutboundPolicy {
             incidents: self.incidents.clone(),
             label: self.label.clone(),
             retry: self.retry.clone(),
+            budgets: self.budgets.clone(),
         })
     }
 }

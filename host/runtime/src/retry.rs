@@ -62,14 +62,27 @@ pub(crate) async fn send(
             return Err(Error::HttpRequestBodySize(Some(limit)));
         }
     };
+    let budget = route.budgets.of(
+        &route.origin,
+        parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|value| value.as_bytes()),
+    );
     let mut retries = 0;
     loop {
+        budget.take().await;
         let outcome = connect::attempt(rebuild(&parts, body.clone()), options, &route).await;
         let attempt = match &outcome {
-            Ok(response) => Attempt::Answered {
-                status: response.status(),
-                wait: requested_wait(response.headers(), SystemTime::now()),
-            },
+            Ok(response) => {
+                let status = response.status();
+                let wait = requested_wait(response.headers(), SystemTime::now());
+                if let Some(wait) = wait.filter(|_| rate_limited(status)) {
+                    // Everyone sharing the budget waits, not just this request.
+                    budget.pause(wait);
+                }
+                Attempt::Answered { status, wait }
+            }
             Err(failure) => Attempt::Failed {
                 error: &failure.error,
                 maybe_sent: failure.maybe_sent,
@@ -101,6 +114,11 @@ fn rebuild(parts: &http::request::Parts, body: Bytes) -> http::Request<Full<Byte
     *request.version_mut() = parts.version;
     *request.headers_mut() = parts.headers.clone();
     request
+}
+
+/// Whether `status` says to slow down (when it also says for how long).
+fn rate_limited(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::FORBIDDEN
 }
 
 /// How long to wait before trying again, and why; `None` to give the

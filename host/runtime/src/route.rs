@@ -2,6 +2,7 @@
 //! path hands along one way, `outbound.rs` (decides) → `retry.rs` (tries
 //! again) → `connect.rs` (dials), with no module importing one before it.
 
+use super::budget::Budgets;
 use super::secrets::Secrets;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -51,6 +52,8 @@ pub(crate) struct Route {
     pub incidents: Incidents,
     pub label: Arc<str>,
     pub retry: RetryPolicy,
+    /// The budgets shared with other instances, by origin and credential.
+    pub budgets: Budgets,
 }
 
 /// How one instance retries, and how many retries it has made.

@@ -124,6 +124,29 @@ struct ControlState {
     in_flight: usize,
     most_in_flight: usize,
     log: Vec<String>,
+    /// At most this many requests a second, as a service's limit would.
+    per_second: Option<usize>,
+    window: Option<(std::time::Instant, usize)>,
+    /// When each request over the rate was answered 429.
+    limited: Vec<std::time::Instant>,
+    /// When each request arrived.
+    arrivals: Vec<std::time::Instant>,
+}
+
+impl ControlState {
+    /// Counts a request against the rate limit, if any; whether it is over.
+    fn over_the_rate(&mut self) -> bool {
+        let Some(most) = self.per_second else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        let (start, count) = match self.window {
+            Some((start, count)) if now.duration_since(start).as_secs() < 1 => (start, count + 1),
+            _ => (now, 1),
+        };
+        self.window = Some((start, count));
+        count > most
+    }
 }
 
 impl Controls {
@@ -132,6 +155,22 @@ impl Controls {
         let mut state = self.inner.lock().unwrap();
         state.rate_limits = times;
         state.retry_after = retry_after;
+    }
+
+    /// Answers more than `requests` requests in one second with 429 and
+    /// `Retry-After: 1`, as a service's rate limit per token does.
+    pub fn limit_per_second(&self, requests: usize) {
+        self.inner.lock().unwrap().per_second = Some(requests);
+    }
+
+    /// When each request over the rate of [`Controls::limit_per_second`] was answered 429.
+    pub fn limited(&self) -> Vec<std::time::Instant> {
+        self.inner.lock().unwrap().limited.clone()
+    }
+
+    /// When each request arrived.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.inner.lock().unwrap().arrivals.clone()
     }
 
     /// Answers matching requests with `fault` instead (see [`Fault`]).
@@ -248,7 +287,11 @@ async fn answer(
         if let Some(response) = injected {
             return response;
         }
-        if state.rate_limits > 0 {
+        state.arrivals.push(std::time::Instant::now());
+        if state.over_the_rate() {
+            state.limited.push(std::time::Instant::now());
+            Some((StatusCode::TOO_MANY_REQUESTS, Some(1)))
+        } else if state.rate_limits > 0 {
             state.rate_limits -= 1;
             Some((StatusCode::TOO_MANY_REQUESTS, Some(state.retry_after)))
         } else if state.outages > 0 {
