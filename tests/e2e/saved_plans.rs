@@ -309,3 +309,32 @@ fn a_saved_plan_holds_no_secret_value() {
     );
     assert_eq!(slack.group_emails("S1"), ["ada@example.com"]);
 }
+
+#[test]
+fn a_plan_in_markdown_is_a_table_then_each_destinations_changes_folded() {
+    let workspace = planned();
+    let run = workspace
+        .run(&["plan", "--format", "markdown"])
+        .expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "### allsync plan\n\n\
+         | job | destination | mode | to add | to remove | unchanged | status |\n\
+         |---|---|---|---:|---:|---:|---|\n\
+         | team | team-file | add-remove | 2 | 1 | 0 | changes to apply |\n\
+         | team | roster | add-remove | 1 | 0 | 1 | changes to apply |\n\
+         \n<details><summary>team → team-file: 2 to add, 1 to remove</summary>\n\n\
+         ```diff\n+ ada@example.com\n+ bob@example.com\n- ken@example.com\n```\n\n</details>\n\
+         \n<details><summary>team → roster: 1 to add, 0 to remove</summary>\n\n\
+         ```diff\n+ bob@example.com\n```\n\n</details>\n\
+         \nPlan: 4 changes to 2 destinations; run `allsync sync` to apply them.\n"
+    );
+    let both = workspace
+        .run(&["plan", "--format", "markdown", "--json"])
+        .expect_code(2);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

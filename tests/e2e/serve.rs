@@ -16,8 +16,9 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A job syncing people.txt into `team` every `every`.
-fn file_job(name: &str, team: &str, every: &str) -> String {
+/// A job named `name`, run every `every`, reading people.txt; its
+/// destination follows.
+fn job_reading_people(name: &str, every: &str) -> String {
     format!(
         r#"
 [[sync]]
@@ -27,11 +28,19 @@ schedule = "every {every}"
 adapter = "file"
 directory = {{ path = "." }}
 config = {{ path = "people.txt" }}
-[[sync.destination]]
+"#
+    )
+}
+
+/// A job syncing people.txt into `team` every `every`.
+fn file_job(name: &str, team: &str, every: &str) -> String {
+    format!(
+        r#"{}[[sync.destination]]
 adapter = "file"
 directory = {{ path = ".", writable = true }}
 config = {{ path = "{team}" }}
-"#
+"#,
+        job_reading_people(name, every)
     )
 }
 
@@ -209,19 +218,12 @@ fn slow_receiver(latency: Duration) -> (SocketAddr, Controls, Arc<Mutex<Vec<Valu
 
 fn hook_job(addr: SocketAddr, every: &str) -> String {
     format!(
-        r#"
-[[sync]]
-name = "hook"
-schedule = "every {every}"
-[sync.source]
-adapter = "file"
-directory = {{ path = "." }}
-config = {{ path = "people.txt" }}
-[[sync.destination]]
+        r#"{}[[sync.destination]]
 adapter = "webhook"
 allowed_hosts = ["http://{addr}"]
 config = {{ url = "http://{addr}/hook", state_url = "http://{addr}/state" }}
-"#
+"#,
+        job_reading_people("hook", every)
     )
 }
 

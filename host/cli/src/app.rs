@@ -7,6 +7,7 @@ use crate::config::{
     ClientAuth, Config, ConfigError, CredentialsConfig, DirectoryConfig, Endpoint, Job,
 };
 use crate::conformance::{self, Check};
+use crate::lock::{self, Lock, LockError};
 use crate::saved::{ConfigId, Expectations, SavedPlan, SavedPlanError};
 use crate::shard::Shard;
 use allsync_engine::{self as engine, Action, AdapterError, JobReport, Status};
@@ -60,6 +61,9 @@ pub enum AppError {
     /// A saved plan could not be written or read.
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),
+    /// The lock file could not be read or written.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// A saved plan no longer holds: nothing was changed.
     #[error(
         "the saved plan no longer holds, so nothing was changed:\n  {}",
@@ -147,6 +151,8 @@ pub struct Session {
     stop: engine::Stop,
     /// The request budgets every instance of the session shares.
     budgets: Budgets,
+    /// `allsync.lock` beside the config, if there is one.
+    lock: Option<Lock>,
 }
 
 /// Loads the adapters `config` names, and only those, several at once.
@@ -263,6 +269,7 @@ impl Session {
         catalog.save_index();
         let pins = Pins::new(config.resolve.clone());
         let config_rates = config.rate_limits.clone();
+        let lock = Lock::read(&lock::beside(&config.file))?;
         let session = Session {
             config,
             runtime,
@@ -271,6 +278,7 @@ impl Session {
             targets: Arc::default(),
             stop: engine::Stop::default(),
             budgets: Budgets::new(config_rates),
+            lock,
         };
         let mut problems: Vec<String> = session
             .config
@@ -385,7 +393,7 @@ impl Session {
     }
 
     /// Every adapter the config uses, by name.
-    fn adapters(&self) -> Vec<AdapterId> {
+    pub fn adapters(&self) -> Vec<AdapterId> {
         let mut adapters: Vec<AdapterId> = self
             .plugins
             .values()
@@ -644,6 +652,16 @@ impl Session {
                 "refusing {}: its sha256 is {}, but allsync.toml pins {pinned}",
                 plugin.path.display(),
                 plugin.sha256
+            )));
+        }
+        if let Some(refused) = self
+            .lock
+            .as_ref()
+            .and_then(|lock| lock.refusal(&info.name, &plugin.sha256))
+        {
+            return Err(fail(format!(
+                "refusing {}: {refused}",
+                plugin.path.display()
             )));
         }
         check_keys(plugin, endpoint).map_err(fail)?;
@@ -946,6 +964,46 @@ fn open_catalog(locations: &Locations) -> Result<(Runtime, Catalog), AppError> {
         .unwrap_or_else(|| PathBuf::from("plugins"));
     let catalog = Catalog::open(&runtime, &dir)?;
     Ok((runtime, catalog))
+}
+
+/// Copies the adapter at `file` into the plugins folder (as `NAME.wasm`)
+/// once it loads, and pins it in `lock_file`; returns what was pinned.
+pub async fn add_plugin(
+    file: &Path,
+    lock_file: &Path,
+    locations: &Locations,
+) -> Result<AdapterId, AppError> {
+    let plugin = inspect(&file.to_string_lossy(), locations).await?;
+    let adapter = AdapterId::from(&*plugin);
+    let dir = locations
+        .plugins_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("plugins"));
+    let copied = dir.join(format!("{}.wasm", adapter.name));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::copy(file, &copied))
+        .map_err(|err| {
+            AppError::Invalid(format!(
+                "cannot copy {} to {}: {err}",
+                file.display(),
+                copied.display()
+            ))
+        })?;
+    let lock = Lock::read(lock_file)?.unwrap_or_default();
+    lock.with(adapter.clone()).write(lock_file)?;
+    Ok(adapter)
+}
+
+/// Pins every adapter of the plugins folder in `lock_file`.
+pub async fn lock_plugins(lock_file: &Path, locations: &Locations) -> Result<Listing, AppError> {
+    let listing = list_plugins(locations).await?;
+    let pinned = listing
+        .plugins
+        .iter()
+        .map(|plugin| AdapterId::from(&**plugin))
+        .collect();
+    Lock::of(pinned).write(lock_file)?;
+    Ok(listing)
 }
 
 /// What `allsync test-adapter` was given.

@@ -10,12 +10,14 @@
 //! - [`app`], config, runtime and engine put together for the CLI;
 //! - [`saved`], saved plans (`plan -o`, `apply`, `show`);
 //! - [`audit`], the audit log and `allsync audit`;
+//! - [`lock`], `allsync.lock`, pinning the plugins folder's adapters;
 //! - [`shard`], `--shard I/N`;
 //! - [`serve`], `allsync serve`: jobs on schedules, signals, the HTTP listener;
 //! - [`schedule`], when `allsync serve` runs each job;
 //! - [`metrics`], what `allsync serve` serves at `/metrics`;
 //! - [`conformance`], the checks behind `allsync test-adapter`;
 //! - [`scaffold`], `allsync new`;
+//! - [`starter`], `allsync init`;
 //! - [`cli`], the command line: parses, calls [`app`], prints.
 
 pub mod app;
@@ -23,9 +25,11 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod lock;
 pub mod metrics;
 pub mod saved;
 pub mod scaffold;
 pub mod schedule;
 pub mod serve;
 pub mod shard;
+pub mod starter;

@@ -60,7 +60,8 @@ impl From<&AppError> for Exit {
             | AppError::UnknownAdapter(_)
             | AppError::Invalid(_)
             | AppError::Audit(_)
-            | AppError::SavedPlan(_) => Exit::Config,
+            | AppError::SavedPlan(_)
+            | AppError::Lock(_) => Exit::Config,
             AppError::Stale(_) => Exit::Stale,
             AppError::Plugin(RuntimeError::Read { .. }) => Exit::Config,
             AppError::Plugin(RuntimeError::Invalid { .. }) => Exit::AdapterFailed,

@@ -7,13 +7,15 @@ use crate::app::{self, AppError, Locations, Selection, Session};
 use crate::audit::{self, Query};
 use crate::config::Config;
 use crate::conformance::Outcome;
+use crate::lock;
 use crate::saved::SavedPlan;
 use crate::scaffold::{self, Language};
 use crate::serve::{self, ServeRequest};
 use crate::shard::Shard;
+use crate::starter;
 use allsync_engine::Action;
 use allsync_runtime::CacheLocation;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use exit::Exit;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,6 +51,17 @@ struct Cli {
     command: Command,
 }
 
+/// How `plan` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Readable text.
+    Text,
+    /// JSON, as `--json`.
+    Json,
+    /// Markdown: a summary table, then each destination's changes folded.
+    Markdown,
+}
+
 /// The form of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -70,6 +83,9 @@ enum Command {
         /// Also save the plan to FILE, for `allsync apply FILE`.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// How to print the plan: text, json (as --json), or markdown (to post on a pull request).
+        #[arg(long, value_enum, conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Make every destination match its source, and show what was done.
     Sync {
@@ -93,17 +109,29 @@ enum Command {
     },
     /// Search the audit log: who added or removed what, and when.
     Audit(AuditArgs),
+    /// Check the config, the adapters it names and the variables it reads, calling no adapter.
+    Check {
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// Write a commented starter allsync.toml for the adapters in the plugins folder.
+    Init {
+        /// Where to write it; an existing file is never overwritten.
+        #[arg(default_value = "allsync.toml", value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print a completion script for a shell: source its output to complete allsync's commands.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print allsync's man page (roff), e.g. `allsync man > allsync.1`.
+    Man,
     /// Run every job on its schedule until stopped, serving /metrics, /healthz and /readyz.
     Serve {
-        /// The sync file, read again on SIGHUP.
-        #[arg(
-            short,
-            long,
-            default_value = "allsync.toml",
-            env = "ALLSYNC_CONFIG",
-            value_name = "FILE"
-        )]
-        config: PathBuf,
+        // Read again on SIGHUP.
+        #[command(flatten)]
+        config: ConfigFile,
         /// Serve only this shard's jobs: I/N, I from 0 to N-1.
         #[arg(long, value_name = "I/N", env = "ALLSYNC_SHARD")]
         shard: Option<Shard>,
@@ -163,7 +191,7 @@ fn key_value(text: &str) -> Result<(String, String), String> {
 }
 
 #[derive(Debug, Args)]
-struct ConfigArgs {
+struct ConfigFile {
     /// The sync file.
     #[arg(
         short,
@@ -173,9 +201,21 @@ struct ConfigArgs {
         value_name = "FILE"
     )]
     config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    #[command(flatten)]
+    file: ConfigFile,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+impl ConfigArgs {
+    fn path(&self) -> &std::path::Path {
+        &self.file.config
+    }
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +252,20 @@ enum PluginsCommand {
         /// Print machine-readable JSON on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Copy an adapter into the plugins folder once it loads, and pin it in allsync.lock.
+    Add {
+        /// The adapter component (.wasm).
+        file: PathBuf,
+        /// allsync.lock goes beside this config file.
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// (Re)write allsync.lock: every adapter of the plugins folder, pinned by sha256.
+    Lock {
+        /// allsync.lock goes beside this config file.
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Show an adapter's description, config keys, hosts, hash, imports and exports.
     Inspect {
@@ -276,13 +330,18 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             run,
             detailed_exitcode,
             out,
+            format,
         } => {
-            let session = Arc::new(Session::open(&run.config.config, &locations).await?);
+            let session = Arc::new(Session::open(run.config.path(), &locations).await?);
             let report = session.run(Action::Plan, &run.selection()).await?;
             if let Some(file) = &out {
                 session.save_plan(&report, file)?;
             }
-            output::run_report(&report, run.config.json);
+            match format {
+                Some(Format::Markdown) => output::plan_markdown(&report),
+                Some(Format::Json) => output::run_report(&report, true),
+                Some(Format::Text) | None => output::run_report(&report, run.config.json),
+            }
             if let Some(file) = &out {
                 eprintln!(
                     "Saved the plan to {0}: `allsync show {0}` shows it, `allsync apply {0}` applies exactly it.",
@@ -292,25 +351,64 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(Exit::of_run(&report, detailed_exitcode))
         }
         Command::Sync { run } => {
-            let session = Arc::new(Session::open(&run.config.config, &locations).await?);
+            let session = Arc::new(Session::open(run.config.path(), &locations).await?);
             let report = session.run(Action::Apply, &run.selection()).await?;
             output::run_report(&report, run.config.json);
             Ok(Exit::of_run(&report, false))
         }
         Command::Apply { file, config } => {
             let saved = SavedPlan::read(&file)?;
-            let session = Arc::new(Session::open(&config.config, &locations).await?);
+            let session = Arc::new(Session::open(config.path(), &locations).await?);
             let report = session.apply_saved(&saved).await?;
             output::run_report(&report, config.json);
             Ok(Exit::of_run(&report, false))
         }
         Command::Serve { config, shard } => {
             serve::serve(ServeRequest {
-                config,
+                config: config.config,
                 locations,
                 shard,
             })
             .await?;
+            Ok(Exit::Ok)
+        }
+        Command::Check { config } => {
+            let session = Session::open(&config.config, &locations).await?;
+            output::checked(&session);
+            Ok(Exit::Ok)
+        }
+        Command::Init { file } => {
+            let listing = app::list_plugins(&locations).await?;
+            for broken in &listing.broken {
+                eprintln!("warning: left out: {broken}");
+            }
+            let plugins: Vec<&allsync_runtime::Plugin> =
+                listing.plugins.iter().map(|p| &**p).collect();
+            let dir = locations
+                .plugins_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("plugins"));
+            let text = starter::starter_config(&plugins, &dir);
+            write_new(&file, &text)?;
+            println!(
+                "wrote {}: edit it, then `allsync check -c {0}` and `allsync plan -c {0}`",
+                file.display()
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "allsync",
+                &mut std::io::stdout(),
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|err| AppError::Invalid(format!("cannot write the man page: {err}")))?;
             Ok(Exit::Ok)
         }
         Command::Show { file, json } => {
@@ -318,7 +416,7 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(Exit::Ok)
         }
         Command::Audit(args) => {
-            let config = Config::load(&args.config.config, |name| std::env::var(name).ok())?;
+            let config = Config::load(args.config.path(), |name| std::env::var(name).ok())?;
             let Some(log) = config.audit else {
                 return Err(AppError::Invalid(format!(
                     "{}: no [audit] file is configured, so there is no audit log to search \
@@ -345,6 +443,31 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
                 true => Exit::Ok,
                 false => Exit::AdapterFailed,
             })
+        }
+        Command::Plugins(PluginsCommand::Add { file, config }) => {
+            let lock_file = lock::beside(&config.config);
+            let added = app::add_plugin(&file, &lock_file, &locations).await?;
+            println!(
+                "added {} {} (sha256 {}), pinned in {}",
+                added.name,
+                added.version,
+                added.sha256,
+                lock_file.display()
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Plugins(PluginsCommand::Lock { config }) => {
+            let lock_file = lock::beside(&config.config);
+            let listing = app::lock_plugins(&lock_file, &locations).await?;
+            for broken in &listing.broken {
+                eprintln!("warning: not pinned: {broken}");
+            }
+            println!(
+                "pinned {} in {}",
+                output::counted(listing.plugins.len(), "adapter"),
+                lock_file.display()
+            );
+            Ok(Exit::Ok)
         }
         Command::New {
             language,
@@ -389,6 +512,25 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// Writes `text` to `file`, which must not exist yet.
+fn write_new(file: &std::path::Path, text: &str) -> Result<(), AppError> {
+    use std::io::Write as _;
+    let mut created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::AlreadyExists => AppError::Invalid(format!(
+                "{} already exists: nothing was written (move it away, or name another file)",
+                file.display()
+            )),
+            _ => AppError::Invalid(format!("cannot create {}: {err}", file.display())),
+        })?;
+    created
+        .write_all(text.as_bytes())
+        .map_err(|err| AppError::Invalid(format!("cannot write {}: {err}", file.display())))
 }
 
 impl RunArgs {

@@ -127,6 +127,97 @@ pub fn plugin(plugin: &Plugin, json: bool) {
     print!("{out}");
 }
 
+/// Prints what `check` found: the config is ready, and with what.
+pub fn checked(session: &crate::app::Session) {
+    let config = session.config();
+    let instances: usize = config.jobs.iter().map(|job| job.endpoints().count()).sum();
+    let mut out = format!(
+        "{} is ready: {}, {}; nothing was run\n",
+        config.file.display(),
+        counted(config.jobs.len(), "job"),
+        counted(instances, "adapter instance")
+    );
+    for adapter in session.adapters() {
+        let _ = writeln!(
+            out,
+            "  {} {} (sha256 {})",
+            adapter.name, adapter.version, adapter.sha256
+        );
+    }
+    print!("{out}");
+}
+
+/// Prints a plan in Markdown,/// Prints a plan in Markdown, to post on a pull request: a table of every
+/// destination, then each one's changes in a folded block.
+pub fn plan_markdown(report: &RunReport) {
+    print!("{}", render_markdown(report));
+}
+
+fn render_markdown(report: &RunReport) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from("### allsync plan\n\n");
+    out.push_str("| job | destination | mode | to add | to remove | unchanged | status |\n");
+    out.push_str("|---|---|---|---:|---:|---:|---|\n");
+    let mut details = String::new();
+    for job in &report.jobs {
+        for destination in &job.destinations {
+            let (add, remove, unchanged) = destination.plan.as_ref().map_or((0, 0, 0), |plan| {
+                (plan.add.len(), plan.remove.len(), plan.unchanged)
+            });
+            let status = match destination.status {
+                Status::UpToDate => "up to date".to_string(),
+                Status::Pending => "changes to apply".to_string(),
+                Status::Blocked => format!(
+                    "**blocked**: {}",
+                    destination.error.as_deref().unwrap_or_default()
+                ),
+                _ => format!(
+                    "**failed**: {}",
+                    destination.error.as_deref().unwrap_or_default()
+                ),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {add} | {remove} | {unchanged} | {} |",
+                cell(&job.name),
+                cell(&destination.name),
+                destination.mode,
+                cell(&status)
+            );
+            if let Some(plan) = destination.plan.as_ref().filter(|plan| plan.changes() > 0) {
+                let _ = writeln!(
+                    details,
+                    "\n<details><summary>{} → {}: {add} to add, {remove} to remove</summary>\n\n```diff",
+                    html(&job.name),
+                    html(&destination.name)
+                );
+                for thing in &plan.add {
+                    let _ = writeln!(details, "+ {}", fenced(thing));
+                }
+                for thing in &plan.remove {
+                    let _ = writeln!(details, "- {}", fenced(thing));
+                }
+                details.push_str("```\n\n</details>\n");
+            }
+        }
+    }
+    out.push_str(&details);
+    let _ = write!(out, "\n{}", summary(report));
+    out
+}
+
+/// `text` safe inside HTML.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `text` safe inside a fenced block: a run of backticks cannot close it.
+fn fenced(text: &str) -> String {
+    text.replace("```", "`\u{200b}``")
+}
+
 /// Prints a saved plan: where it came from, then each destination's changes.
 pub fn saved_plan(saved: &SavedPlan, file: &std::path::Path, json: bool) {
     if json {
@@ -500,7 +591,7 @@ fn summary(report: &RunReport) -> String {
 }
 
 /// "1 thing", "2 things".
-fn counted(count: usize, noun: &str) -> String {
+pub fn counted(count: usize, noun: &str) -> String {
     match count {
         1 => format!("1 {noun}"),
         _ => format!("{count} {noun}s"),
