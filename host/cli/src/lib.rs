@@ -11,6 +11,7 @@
 //! - [`saved`], saved plans (`plan -o`, `apply`, `show`);
 //! - [`audit`], the audit log and `allsync audit`;
 //! - [`lock`], `allsync.lock`, pinning the plugins folder's adapters;
+//! - [`files`], writing a file whole or not at all;
 //! - [`shard`], `--shard I/N`;
 //! - [`serve`], `allsync serve`: jobs on schedules, signals, the HTTP listener;
 //! - [`schedule`], when `allsync serve` runs each job;
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod files;
 pub mod lock;
 pub mod metrics;
 pub mod saved;

@@ -98,17 +98,8 @@ impl Lock {
             "# The adapters of the plugins folder, pinned: allsync refuses a file whose sha256\n\
              # differs. Written by `allsync plugins add` and `allsync plugins lock`; keep it in git.\n{body}"
         );
-        let folder = match path.parent() {
-            Some(folder) if !folder.as_os_str().is_empty() => folder,
-            _ => Path::new("."),
-        };
-        let mut file = tempfile::NamedTempFile::new_in(folder)
-            .map_err(|err| fail(format!("cannot create a file beside it: {err}")))?;
-        std::io::Write::write_all(&mut file, text.as_bytes())
-            .map_err(|err| fail(format!("cannot write it: {err}")))?;
-        file.persist(path)
-            .map_err(|err| fail(format!("cannot write it: {}", err.error)))?;
-        Ok(())
+        crate::files::write_whole(path, text.as_bytes())
+            .map_err(|err| fail(format!("cannot write it: {err}")))
     }
 
     /// Why an adapter named `name` with `sha256` is refused, if it is.

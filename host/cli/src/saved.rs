@@ -7,7 +7,6 @@ use crate::app::{AdapterId, RunReport};
 use allsync_engine::{Changes, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What `format` says in every saved plan.
@@ -135,24 +134,10 @@ impl SavedPlan {
             path: path.to_path_buf(),
             why,
         };
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut file = tempfile::NamedTempFile::new_in(folder).map_err(|err| {
-            fail(format!(
-                "cannot create a file in {}: {err}",
-                folder.display()
-            ))
-        })?;
-        serde_json::to_writer_pretty(&mut file, self)
-            .map_err(std::io::Error::from)
-            .and_then(|()| file.write_all(b"\n"))
-            .and_then(|()| file.as_file().sync_all())
-            .map_err(|err| fail(format!("cannot write it: {err}")))?;
-        file.persist(path)
-            .map_err(|err| fail(format!("cannot write it: {}", err.error)))?;
-        Ok(())
+        let mut text = serde_json::to_vec_pretty(self).expect("a saved plan serialises");
+        text.push(b'\n');
+        crate::files::write_whole(path, &text)
+            .map_err(|err| fail(format!("cannot write it: {err}")))
     }
 
     /// Reads a plan file, refusing anything but a saved plan of a version this allsync reads.
