@@ -14,7 +14,7 @@ mod fakes;
 mod peak;
 
 use allsync_engine::{self as engine, Adapter, AdapterError, ChangeLimit, Rejected, SyncOptions};
-use allsync_runtime::{CacheLocation, Grants, Limits, Runtime, Secrets};
+use allsync_runtime::{Activity, CacheLocation, Grants, Limits, Runtime, Secrets};
 use fakes::github::FakeGitHub;
 use fakes::google::FakeGoogle;
 use fakes::slack::FakeSlack;
@@ -442,6 +442,7 @@ fn start_up(runtime: &tokio::runtime::Runtime, table: &mut Table) {
                 &Limits::default(),
                 &config,
                 Secrets::default(),
+                Activity::default(),
             ))
             .unwrap()
     });
@@ -500,6 +501,7 @@ fn boundary(runtime: &tokio::runtime::Runtime, table: &mut Table) {
                 &Limits::default(),
                 &config,
                 Secrets::default(),
+                Activity::default(),
             ))
             .unwrap();
         let mut native = NativeNumbered(numbered(0, count));

@@ -159,6 +159,11 @@ build_c_example() {
     cp "$ROOT/target/c-stage/static/static.wasm" "$out"
 }
 
+# Headless Chromium, which the status page's end-to-end test drives.
+browser_toolchain() {
+    apt_install chromium
+}
+
 # The SDK examples, shipped as adapters (the C one needs the host built).
 build_sdk_examples() {
     python_toolchain

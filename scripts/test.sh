@@ -12,6 +12,7 @@ cargo clippy --manifest-path "$ROOT/Cargo.toml" --workspace --all-targets -- -D 
 cargo clippy --manifest-path "$ROOT/plugins/Cargo.toml" --workspace --all-targets -- -D warnings
 
 check_c_bindings
+browser_toolchain
 
 say "testing the adapters and the SDKs (natively)"
 cargo test --manifest-path "$ROOT/plugins/Cargo.toml" --workspace

@@ -611,7 +611,12 @@ fn init_writes_a_starter_config_that_check_passes_and_never_overwrites() {
         .take_while(|line| !line.starts_with("# The"))
         .collect::<Vec<_>>()
         .join("\n");
-    workspace.write("allsync.toml", &format!("{head}\n{filled}\n"));
+    let filled = format!("{head}\n{filled}\n");
+    // Both keep to the schema that editors check allsync.toml with.
+    for config in [&starter, &filled] {
+        assert_eq!(schema_problems(&workspace, config), Vec::<String>::new());
+    }
+    workspace.write("allsync.toml", &filled);
     let missing = workspace.run(&["check"]).expect_code(3);
     assert!(
         missing.stderr.contains("SLACK_USERGROUP_TOKEN"),
@@ -633,6 +638,19 @@ fn init_writes_a_starter_config_that_check_passes_and_never_overwrites() {
         "{}",
         again.stderr
     );
+}
+
+/// What the schema `allsync config schema` prints finds wrong in `config`.
+fn schema_problems(workspace: &Workspace, config: &str) -> Vec<String> {
+    let schema = workspace.run(&["config", "schema"]).expect_code(0).stdout;
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let config: toml::Value = toml::from_str(config).unwrap();
+    let config = serde_json::to_value(config).unwrap();
+    jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&config)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod http_grants;
 mod list_server;
 mod opsgenie;
 mod peak;
+mod progress;
 mod saved_plans;
 mod scim;
 mod sdks;

@@ -76,7 +76,8 @@ impl Served {
             stderr,
             address: "127.0.0.1:1".parse().unwrap(),
         };
-        let line = served.wait_for_log("listening on http://");
+        // It listens once its adapters are compiled: a while, on a cold cache.
+        let line = served.wait_for_log_within("listening on http://", Duration::from_secs(180));
         let address = line
             .split("listening on http://")
             .nth(1)
@@ -88,7 +89,11 @@ impl Served {
 
     /// Waits until stderr holds `text`, and returns the line holding it.
     fn wait_for_log(&mut self, text: &str) -> String {
-        let found = eventually(|| {
+        self.wait_for_log_within(text, PATIENCE)
+    }
+
+    fn wait_for_log_within(&mut self, text: &str, patience: Duration) -> String {
+        let found = eventually_within(patience, || {
             let log = self.stderr.lock().unwrap().clone();
             log.lines()
                 .find(|line| line.contains(text))
@@ -148,9 +153,17 @@ impl Drop for Served {
     }
 }
 
-/// `check`'s answer once it has one, trying for up to 30 seconds.
-fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// How long a test waits for something to happen.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// `check`'s answer once it has one, trying for up to [`PATIENCE`].
+fn eventually<T>(check: impl FnMut() -> Option<T>) -> Option<T> {
+    eventually_within(PATIENCE, check)
+}
+
+/// `check`'s answer once it has one, trying for up to `patience`.
+fn eventually_within<T>(patience: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + patience;
     loop {
         if let Some(found) = check() {
             return Some(found);
@@ -449,4 +462,96 @@ fn logs_are_json_lines_when_asked() {
         lines.iter().any(|line| line["fields"]["job"] == "team"),
         "{stderr}"
     );
+}
+
+/// Chromium, headless, kept to loopback: every other address goes to a
+/// proxy that is not there, and no name is ever looked up.
+fn chromium(profile: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new("chromium");
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--proxy-server=http://127.0.0.1:9",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--window-size=1280,800",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    command
+}
+
+#[test]
+fn the_status_page_shows_each_job_its_outcome_and_the_latest_changes_in_a_browser() {
+    let workspace = Workspace::with_adapters(&["file", "webhook"]);
+    let unreachable = "127.0.0.1:9";
+    workspace
+        .write("people.txt", "ada@example.com\nbob@example.com\n")
+        .write("team.txt", "")
+        .write(
+            "allsync.toml",
+            &format!(
+                "{LISTEN}[audit]\nfile = \"audit.jsonl\"\n{}{}",
+                file_job("team", "team.txt", "200ms"),
+                // Not granted the receiver's origin: every run of it fails.
+                hook_job(unreachable.parse().unwrap(), "1h")
+                    .replace("allowed_hosts = [\"http://127.0.0.1:9\"]\n", "")
+            ),
+        );
+    let served = Served::start(&workspace);
+    wait_for_file(&workspace, "team.txt", "ada@example.com\nbob@example.com\n");
+    let page = eventually(|| {
+        let (status, page) = served.get("/");
+        (status == 200 && page.contains("ada@example.com") && page.contains("class=\"failed\""))
+            .then_some(page)
+    })
+    .unwrap_or_else(|| panic!("the page never showed both runs:\n{}", served.get("/").1));
+    assert!(
+        page.contains("every 200ms") && page.contains("every 1h"),
+        "{page}"
+    );
+    assert!(
+        page.contains("allowed_hosts"),
+        "the failure says what to do: {page}"
+    );
+
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/", served.address);
+    let dom = chromium(profile.path())
+        .args(["--dump-dom", &url])
+        .output()
+        .expect("chromium runs (scripts/test.sh installs Debian's chromium package)");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for shown in [
+        "<h1>allsync serve</h1>",
+        "team",
+        "hook",
+        "add",
+        "ada@example.com",
+    ] {
+        assert!(dom.contains(shown), "{shown} in the rendered page:\n{dom}");
+    }
+    let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let shot = chromium(profile.path())
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let png = std::fs::read(&screenshot).unwrap_or_else(|err| {
+        panic!(
+            "no screenshot ({err}): {}",
+            String::from_utf8_lossy(&shot.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real picture"
+    );
+    println!("status page screenshot: {}", screenshot.display());
+    assert_eq!(served.stop().0, 0);
 }

@@ -8,20 +8,20 @@ use crate::config::{
 };
 use crate::conformance::{self, Check};
 use crate::lock::{self, Lock, LockError};
+use crate::progress::Progress;
 use crate::saved::{ConfigId, Expectations, SavedPlan, SavedPlanError};
 use crate::shard::Shard;
 use allsync_engine::{self as engine, Action, AdapterError, JobReport, Status};
 use allsync_runtime::{
-    Budgets, CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant, GrantAdvice,
-    Grants, HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime, RuntimeError,
-    Secrets, WasmAdapter,
+    Activity, Budgets, CacheLocation, Catalog, CredentialSpec, Credentials, DirectoryGrant,
+    GrantAdvice, Grants, HttpGrant, Limits, Listing, OriginPattern, Pins, Plugin, Runtime,
+    RuntimeError, Secrets, WasmAdapter,
 };
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Where to find things, as given on the command line or in the environment.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +113,19 @@ pub struct RunReport {
     pub instances: Vec<InstanceReport>,
 }
 
+impl RunReport {
+    /// Whether every destination is up to date or was synced, with nothing rejected.
+    pub fn succeeded(&self) -> bool {
+        self.jobs
+            .iter()
+            .flat_map(|job| &job.destinations)
+            .all(|destination| {
+                matches!(destination.status, Status::Applied | Status::UpToDate)
+                    && destination.rejected.is_empty()
+            })
+    }
+}
+
 /// The effective grants and limits of one adapter instance, and the HTTP
 /// retries the host made for it.
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +166,8 @@ pub struct Session {
     budgets: Budgets,
     /// `allsync.lock` beside the config, if there is one.
     lock: Option<Lock>,
+    /// Where each instance's activity is shown as it runs.
+    progress: Progress,
 }
 
 /// Loads the adapters `config` names, and only those, several at once.
@@ -279,6 +294,7 @@ impl Session {
             stop: engine::Stop::default(),
             budgets: Budgets::new(config_rates),
             lock,
+            progress: Progress::off(),
         };
         let mut problems: Vec<String> = session
             .config
@@ -306,6 +322,11 @@ impl Session {
     /// The session, whose runs stop before their next write once `stop` is set.
     pub fn stopped_by(self, stop: engine::Stop) -> Self {
         Session { stop, ..self }
+    }
+
+    /// The session, showing each instance's activity in `progress` as it runs.
+    pub fn with_progress(self, progress: Progress) -> Self {
+        Session { progress, ..self }
     }
 
     /// The checked config.
@@ -458,15 +479,18 @@ impl Session {
         let (sources, destinations) = self
             .instances(job, action)
             .expect("checked when the session opened");
-        // Each instance's retry counter, once it has started.
-        let retries: Vec<OnceLock<Arc<AtomicU64>>> = std::iter::repeat_with(OnceLock::new)
-            .take(sources.len() + destinations.len())
+        let activities: Vec<Activity> = sources
+            .iter()
+            .chain(&destinations)
+            .map(|instance| self.progress.track(&instance.label))
             .collect();
-        let (source_retries, destination_retries) = retries.split_at(sources.len());
+        let (source_activities, destination_activities) = activities.split_at(sources.len());
         let mut list = Vec::with_capacity(sources.len());
-        for ((source, instance), counter) in job.sources.iter().zip(&sources).zip(source_retries) {
+        for ((source, instance), activity) in
+            job.sources.iter().zip(&sources).zip(source_activities)
+        {
             let started = engine::Source {
-                adapter: self.start(instance, counter).await,
+                adapter: self.start(instance, activity).await,
                 target: context.targets.of(&instance.list),
             };
             list.push((source.blend.clone(), started));
@@ -475,11 +499,11 @@ impl Session {
             .destinations
             .iter()
             .zip(&destinations)
-            .zip(destination_retries)
-            .map(|((destination, instance), counter)| engine::Destination {
+            .zip(destination_activities)
+            .map(|((destination, instance), activity)| engine::Destination {
                 name: destination.name.clone(),
                 options: job.options_for(destination),
-                adapter: Box::pin(self.start(instance, counter)),
+                adapter: Box::pin(self.start(instance, activity)),
                 target: context.targets.of(&instance.list),
                 expected: context.expected.as_ref().map(|expected| {
                     expected
@@ -509,27 +533,23 @@ impl Session {
         let instances = sources
             .iter()
             .chain(&destinations)
-            .zip(&retries)
-            .map(|(instance, counter)| {
-                instance.report(
-                    counter
-                        .get()
-                        .map_or(0, |count| count.load(Ordering::Relaxed)),
-                )
+            .zip(&activities)
+            .map(|(instance, activity)| {
+                self.progress.finish(&instance.label);
+                instance.report(activity.retries())
             })
             .collect();
         (report, instances)
     }
 
-    /// Starts `instance`, leaving its retry counter in `retries`.
+    /// Starts `instance`, recording what it does in `activity`.
     async fn start(
         &self,
         instance: &Instance<'_>,
-        retries: &OnceLock<Arc<AtomicU64>>,
+        activity: &Activity,
     ) -> Result<WasmAdapter, AdapterError> {
         tracing::debug!("starting {}", instance.label);
-        let adapter = self
-            .runtime
+        self.runtime
             .start(
                 instance.plugin,
                 &instance.label,
@@ -537,10 +557,9 @@ impl Session {
                 &instance.limits,
                 &instance.config,
                 instance.secrets.clone(),
+                activity.clone(),
             )
-            .await?;
-        let _ = retries.set(adapter.retries());
-        Ok(adapter)
+            .await
     }
 
     /// Destinations in this config that write the same list and would undo

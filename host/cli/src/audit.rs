@@ -39,6 +39,17 @@ pub enum Outcome {
     Failed,
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Attempt => "attempt",
+            Outcome::Applied => "applied",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {

@@ -20,7 +20,11 @@
 use crate::schedule::Schedule;
 use allsync_engine::{Blend, ChangeLimit, Combine, Mode, Role, SyncOptions, Transform};
 use allsync_runtime::{Limits, OriginPattern, Rate};
+use schemars::JsonSchema;
 use serde::Deserialize;
+
+mod schema;
+pub use schema::json as schema;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -77,7 +81,7 @@ pub struct ServeConfig {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9848";
 
 /// `[audit]`: the audit log, one JSON line per change, rejection and failure.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
     /// The file lines are appended to, resolved against the config file's folder.
@@ -145,7 +149,7 @@ pub struct Endpoint {
 
 /// `credentials = { kind = "...", ... }`: credentials the host holds for an
 /// instance, minting the tokens it adds to the instance's requests.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum CredentialsConfig {
     /// OAuth 2.0 client credentials, from any token endpoint (Microsoft Entra ID...).
@@ -175,8 +179,10 @@ pub enum CredentialsConfig {
     /// A GitHub App installation.
     GithubApp {
         /// The App's id.
+        #[schemars(extend("type" = ["string", "integer"]))]
         app_id: String,
         /// The installation's id.
+        #[schemars(extend("type" = ["string", "integer"]))]
         installation_id: String,
         /// The App's private key (PEM), resolved against the config file's folder.
         private_key_file: PathBuf,
@@ -186,7 +192,7 @@ pub enum CredentialsConfig {
 }
 
 /// How an OAuth client sends its id and secret to the token endpoint.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientAuth {
     /// In the form (`client_secret_post`).
@@ -197,7 +203,7 @@ pub enum ClientAuth {
 }
 
 /// One step of a source's `transform`, as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum TransformConfig {
     /// `"lowercase"`
@@ -211,7 +217,7 @@ enum TransformConfig {
 }
 
 /// `directory = { path = "...", writable = true }`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryConfig {
     /// The directory, resolved against the config file's folder.
@@ -230,27 +236,6 @@ struct Overrides {
     allow_empty_source: Option<bool>,
     ignore: Option<Vec<String>>,
 }
-
-/// The keys of [`Overrides`], allowed in jobs and destinations.
-const OPTION_KEYS: [&str; 5] = [
-    "mode",
-    "case_sensitive",
-    "max_changes",
-    "allow_empty_source",
-    "ignore",
-];
-/// The keys of a source, besides those of an adapter instance.
-const SOURCE_KEYS: [&str; 3] = ["name", "exclude", "transform"];
-/// The keys of an adapter instance, in sources and destinations.
-const ENDPOINT_KEYS: [&str; 7] = [
-    "adapter",
-    "config",
-    "allowed_hosts",
-    "directory",
-    "limits",
-    "sha256",
-    "credentials",
-];
 
 impl Overrides {
     /// `self` where set, else `base`.
@@ -397,9 +382,10 @@ impl Context<'_> {
             .ok()
     }
 
-    /// Every key in `at` that is not one of `known` is a problem.
-    fn known_keys(&self, at: Place, known: &[&str]) {
-        for key in at.table.keys().filter(|key| !known.contains(&key.as_str())) {
+    /// Every key in `at` that a table of shape `T` cannot hold is a problem.
+    fn known_keys<T: JsonSchema>(&self, at: Place) {
+        let known = schema::keys::<T>();
+        for key in at.table.keys().filter(|key| !known.contains(key)) {
             self.problem(
                 at.name,
                 format!("unknown key `{key}` (known here: {})", known.join(", ")),
@@ -423,19 +409,7 @@ impl Context<'_> {
 
     fn file(&mut self, file: &Path, table: &toml::Table) -> Option<Config> {
         let at = Place { table, name: "" };
-        self.known_keys(
-            at,
-            &[
-                "plugins_dir",
-                "limits",
-                "resolve",
-                "concurrency",
-                "audit",
-                "rate_limits",
-                "serve",
-                "sync",
-            ],
-        );
+        self.known_keys::<schema::File>(at);
         if let Some(global) = self.table(at, "limits") {
             match limits(global, &toml::Table::new()) {
                 Ok(_) => self.limits = global.clone(),
@@ -527,17 +501,7 @@ impl Context<'_> {
             table,
             name: &place,
         };
-        let mut known = vec![
-            "name",
-            "source",
-            "sources",
-            "combine",
-            "schedule",
-            "jitter",
-            "destination",
-        ];
-        known.extend(OPTION_KEYS);
-        self.known_keys(at, &known);
+        self.known_keys::<schema::Job>(at);
         if name.is_none() {
             self.problem(&place, "every job needs a `name`");
         }
@@ -606,7 +570,7 @@ impl Context<'_> {
             table,
             name: "[serve]",
         };
-        self.known_keys(at, &["listen", "schedule", "jitter"]);
+        self.known_keys::<schema::Serve>(at);
         let listen = match self.value::<String>(at, "listen") {
             None => DEFAULT_LISTEN.parse().ok(),
             Some(text) => text.parse::<SocketAddr>().map_err(|_| {
@@ -743,12 +707,10 @@ impl Context<'_> {
 
     /// One source: an adapter instance, with `exclude` and `transform` if `listed`.
     fn source(&self, at: Place, name: &str, listed: bool) -> Option<JobSource> {
-        let mut known: Vec<&str> = ENDPOINT_KEYS.to_vec();
-        known.extend(match listed {
-            true => &SOURCE_KEYS[..],
-            false => &SOURCE_KEYS[2..],
-        });
-        self.known_keys(at, &known);
+        match listed {
+            true => self.known_keys::<schema::ListedSource>(at),
+            false => self.known_keys::<schema::Source>(at),
+        }
         let exclude = self.value::<bool>(at, "exclude").unwrap_or(false);
         let transforms = self.transforms(at);
         let endpoint = self.endpoint_keys(at);
@@ -847,10 +809,7 @@ impl Context<'_> {
             table,
             name: &place,
         };
-        let mut known = vec!["name"];
-        known.extend(ENDPOINT_KEYS);
-        known.extend(OPTION_KEYS);
-        self.known_keys(at, &known);
+        self.known_keys::<schema::Destination>(at);
         let options = self.options(at);
         let endpoint = self.endpoint_keys(at)?;
         Some(Destination {

@@ -11,7 +11,9 @@
 //!   no longer after `remove`.
 
 use allsync_engine::{Adapter, AdapterError};
-use allsync_runtime::{Grants, Limits, OriginPattern, Plugin, Runtime, Secrets, WasmAdapter};
+use allsync_runtime::{
+    Activity, Grants, Limits, OriginPattern, Plugin, Runtime, Secrets, WasmAdapter,
+};
 use serde::Serialize;
 
 /// What to test an adapter with.
@@ -114,6 +116,7 @@ async fn start(
             &Limits::default(),
             config,
             setup.secrets.clone(),
+            Activity::default(),
         )
         .await
 }

@@ -102,13 +102,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one run of `job` that took `took`: its report, or that it could not run.
     pub fn record_run(&self, job: &str, took: Duration, report: Option<&RunReport>) {
-        let ok = report.is_some_and(|report| {
-            report.jobs.iter().all(|job| {
-                job.destinations.iter().all(|d| {
-                    matches!(d.status, Status::Applied | Status::UpToDate) && d.rejected.is_empty()
-                })
-            })
-        });
+        let ok = report.is_some_and(RunReport::succeeded);
         let outcome = if ok { "ok" } else { "failed" };
         self.runs
             .get_or_create(&vec![

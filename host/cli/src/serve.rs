@@ -1,19 +1,20 @@
 //! `allsync serve`: every job on its own schedule, one run of a job at a
 //! time, until SIGTERM or SIGINT; SIGHUP reloads the config (keeping the
-//! old one if the new one is invalid); an HTTP listener serves `/metrics`,
-//! `/healthz` and `/readyz`. Adapters stay compiled and loaded in the
-//! session between runs.
+//! old one if the new one is invalid); an HTTP listener serves a status
+//! page at `/`, `/metrics`, `/healthz` and `/readyz`. Adapters stay
+//! compiled and loaded in the session between runs.
 
 use crate::app::{AppError, Locations, Selection, Session};
 use crate::config::Job;
 use crate::metrics::Metrics;
 use crate::schedule::{Schedule, jittered};
 use crate::shard::Shard;
-use allsync_engine::{Action, Status, Stop};
+use crate::status::{self, Board};
+use allsync_engine::{Action, Stop};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -37,13 +38,14 @@ pub struct ServeRequest {
 struct Shared {
     metrics: Metrics,
     stop: Stop,
+    board: Board,
 }
 
-/// When each job runs next, and which are running.
-#[derive(Default)]
+/// When each job runs next, and which are running, posted on the status board.
 struct Timetable {
     next: HashMap<String, tokio::time::Instant>,
     running: HashSet<String>,
+    board: Board,
 }
 
 /// Serves until SIGTERM or SIGINT, after the runs under way have finished
@@ -54,6 +56,7 @@ pub async fn serve(request: ServeRequest) -> Result<(), AppError> {
     let shared = Arc::new(Shared {
         metrics: Metrics::default(),
         stop: stop.clone(),
+        board: Board::default(),
     });
     let listen = session.config().serve.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|err| {
@@ -64,7 +67,7 @@ pub async fn serve(request: ServeRequest) -> Result<(), AppError> {
     let address = listener
         .local_addr()
         .map_err(|err| AppError::Invalid(err.to_string()))?;
-    tracing::info!("listening on http://{address} (/metrics, /healthz, /readyz)");
+    tracing::info!("listening on http://{address} (the status page; /metrics, /healthz, /readyz)");
     let http = tokio::spawn(listen_http(listener, shared.clone()));
 
     let signals = |kind| {
@@ -75,7 +78,11 @@ pub async fn serve(request: ServeRequest) -> Result<(), AppError> {
         signals(SignalKind::terminate())?,
         signals(SignalKind::interrupt())?,
     );
-    let mut timetable = Timetable::default();
+    let mut timetable = Timetable {
+        next: HashMap::new(),
+        running: HashSet::new(),
+        board: shared.board.clone(),
+    };
     timetable.plan(&session, &request);
     let mut runs: JoinSet<String> = JoinSet::new();
     loop {
@@ -152,43 +159,38 @@ async fn run_once(session: Arc<Session>, job: String, shared: Arc<Shared>) -> St
         job: Some(job.clone()),
         shard: None,
     };
+    shared.board.started(&job);
     match session.run(Action::Apply, &selection).await {
         Ok(report) => {
             shared
                 .metrics
                 .record_run(&job, started.elapsed(), Some(&report));
+            shared.board.finished(&job, started.elapsed(), Ok(&report));
             for destination in report.jobs.iter().flat_map(|job| &job.destinations) {
                 let changes = destination.added.len() + destination.removed.len();
                 match &destination.error {
                     Some(error) => tracing::warn!(
                         job = %job, destination = %destination.name,
-                        "{} after {changes} changes: {error}", word(destination.status)
+                        "{} after {changes} changes: {error}", status::word(destination.status)
                     ),
                     None => tracing::info!(
                         job = %job, destination = %destination.name,
-                        "{}: {changes} changes, {} rejected", word(destination.status), destination.rejected.len()
+                        "{}: {changes} changes, {} rejected", status::word(destination.status), destination.rejected.len()
                     ),
                 }
             }
         }
         Err(err) => {
             shared.metrics.record_run(&job, started.elapsed(), None);
+            shared.board.finished(
+                &job,
+                started.elapsed(),
+                Err(format!("could not run: {err}")),
+            );
             tracing::error!(job = %job, "could not run: {err}");
         }
     }
     job
-}
-
-/// How a destination ended, as the logs say it.
-fn word(status: Status) -> &'static str {
-    match status {
-        Status::UpToDate => "up to date",
-        Status::Pending => "pending",
-        Status::Applied => "applied",
-        Status::Blocked => "blocked",
-        Status::Failed => "failed",
-        Status::Stale => "stale",
-    }
 }
 
 impl Timetable {
@@ -196,6 +198,13 @@ impl Timetable {
     fn plan(&mut self, session: &Session, request: &ServeRequest) {
         let config = session.config();
         let jobs: Vec<&Job> = served_jobs(config.jobs.iter(), request.shard).collect();
+        self.board.configure(
+            config.file.clone(),
+            config.audit.as_ref().map(|audit| audit.file.clone()),
+            jobs.iter()
+                .map(|job| (job.name.clone(), schedule_of(session, job).to_string()))
+                .collect(),
+        );
         self.next
             .retain(|name, _| jobs.iter().any(|job| job.name == *name));
         for job in jobs {
@@ -219,11 +228,7 @@ impl Timetable {
     fn schedule(&mut self, session: &Session, job: &Job) {
         let first = !self.next.contains_key(&job.name);
         let serve = &session.config().serve;
-        let schedule: &Schedule = job
-            .schedule
-            .as_ref()
-            .or(serve.schedule.as_ref())
-            .expect("checked when the config was opened");
+        let schedule = schedule_of(session, job);
         let now = chrono::Utc::now();
         let wait = match first {
             true => schedule.first_wait(now),
@@ -233,6 +238,12 @@ impl Timetable {
             .checked_add(wait)
             .unwrap_or_else(far_future);
         tracing::debug!(job = %job.name, "next run in {}", humantime::format_duration(wait));
+        if let Some(at) = chrono::TimeDelta::from_std(wait)
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait))
+        {
+            self.board.next_run(&job.name, at);
+        }
         self.next.insert(job.name.clone(), at);
     }
 
@@ -260,12 +271,21 @@ impl Timetable {
     }
 }
 
+/// The schedule `job` runs on: its own, else `[serve]`'s.
+fn schedule_of<'a>(session: &'a Session, job: &'a Job) -> &'a Schedule {
+    job.schedule
+        .as_ref()
+        .or(session.config().serve.schedule.as_ref())
+        .expect("checked when the config was opened")
+}
+
 fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600)
 }
 
 async fn listen_http(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     let router = Router::new()
+        .route("/", get(status_page))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readiness))
@@ -283,6 +303,15 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         )],
         shared.metrics.render(),
     )
+}
+
+/// The status page, off the async threads: it reads the audit log.
+async fn status_page(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let board = shared.board.clone();
+    let page = tokio::task::spawn_blocking(move || board.page())
+        .await
+        .unwrap_or_else(|err| format!("the status page failed: {err}"));
+    ([(header::CACHE_CONTROL, "no-store")], Html(page))
 }
 
 async fn readiness(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

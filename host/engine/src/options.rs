@@ -1,10 +1,12 @@
 //! How a destination is synced: mode, case handling, limits, ignores.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Which changes a sync makes, and in which order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Add what is missing, then remove what should not be there.
@@ -192,6 +194,23 @@ impl serde::de::Visitor<'_> for ChangeLimitVisitor {
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ChangeLimit, E> {
         ChangeLimit::parse(text).map_err(E::custom)
+    }
+}
+
+/// A count (`25`) or a percentage in a string (`"10%"`), as [`ChangeLimit::parse`] reads it.
+impl JsonSchema for ChangeLimit {
+    fn schema_name() -> Cow<'static, str> {
+        "ChangeLimit".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a whole count (25) or a percentage of the destination (\"10%\")",
+            "oneOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": r"^\s*[0-9]+((\.[0-9]{1,5})?\s*%)?\s*$" }
+            ]
+        })
     }
 }
 

@@ -13,6 +13,7 @@
 //! - a GitHub App installation: a JWT signed RS256 with the App's key,
 //!   exchanged for an installation token.
 
+use super::activity::Activity;
 use super::budget::Budgets;
 use super::retry;
 use super::route::{GrantAdvice, Incidents, Pins, RetryPolicy, Route};
@@ -374,9 +375,9 @@ impl Credentials {
             retry: RetryPolicy {
                 max_retries: 2,
                 max_wait: Duration::from_secs(30),
-                count: Arc::default(),
             },
             budgets: Budgets::default(),
+            activity: Activity::default(),
         })
     }
 }

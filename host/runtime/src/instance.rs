@@ -6,6 +6,7 @@
 //! behalf is added to its errors.
 
 use super::AdapterInfo;
+use super::activity::Activity;
 use super::bindings::allsync::adapter::types::{Error as WitError, Rejected as WitRejected};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::grants::Grants;
@@ -17,8 +18,6 @@ use super::things::{Overflow, ThingLimits, Things, with_limits};
 use super::{APPLY, CONTRACT};
 use allsync_engine::text::one_line;
 use allsync_engine::{Adapter, AdapterError, Rejected};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 use tokio::time::error::Elapsed;
 use wasmtime::component::{ComponentExportIndex, Instance, TypedFunc};
@@ -35,7 +34,7 @@ pub struct WasmAdapter {
     apply: Option<ApplyFunc>,
     secrets: Secrets,
     incidents: Incidents,
-    retries: Arc<AtomicU64>,
+    activity: Activity,
     limits: Limits,
     deadline: Instant,
     broken: Option<String>,
@@ -50,7 +49,8 @@ struct Budget {
 type Outcome<T> = Result<wasmtime::Result<Result<T, WitError>>, Elapsed>;
 
 impl WasmAdapter {
-    /// Instantiates `pre` as `label` in a sandbox with `grants` and `limits`.
+    /// Instantiates `pre` as `label` in a sandbox with `grants` and
+    /// `limits`, recording what it does in `activity`.
     pub(super) async fn instantiate(
         engine: &Engine,
         pre: &PluginPre<Sandbox>,
@@ -58,16 +58,16 @@ impl WasmAdapter {
         grants: &Grants,
         limits: &Limits,
         secrets: Secrets,
+        activity: Activity,
     ) -> Result<Self, AdapterError> {
         let incidents = Incidents::new(secrets.clone());
-        let retries = Arc::new(AtomicU64::new(0));
         let sandbox = Sandbox::new(
             label,
             grants,
             limits,
             secrets.clone(),
             incidents.clone(),
-            retries.clone(),
+            activity.clone(),
         )
         .map_err(|err| {
             AdapterError::Other(format!("cannot set up the sandbox of {label}: {err}"))
@@ -104,16 +104,11 @@ impl WasmAdapter {
             apply,
             secrets,
             incidents,
-            retries,
+            activity,
             limits: limits.clone(),
             deadline: Instant::now() + Duration::from_secs(limits.job_timeout_secs),
             broken: None,
         })
-    }
-
-    /// A counter of the HTTP retries the host has made for this instance.
-    pub fn retries(&self) -> Arc<AtomicU64> {
-        self.retries.clone()
     }
 
     /// Asks the adapter to describe itself.
@@ -141,7 +136,7 @@ impl WasmAdapter {
     }
 
     /// Checks the instance may be called, and readies its per-call limits.
-    fn begin(&mut self, call: &str) -> Result<Budget, AdapterError> {
+    fn begin(&mut self, call: &'static str) -> Result<Budget, AdapterError> {
         if let Some(why) = &self.broken {
             return Err(AdapterError::Other(format!(
                 "{} was stopped earlier in this run ({why})",
@@ -149,6 +144,7 @@ impl WasmAdapter {
             )));
         }
         self.store.data_mut().outbound.start_call();
+        self.activity.begin(call);
         match self.limits.fuel {
             Some(fuel) => self
                 .store
@@ -191,6 +187,7 @@ impl WasmAdapter {
         budget: &Budget,
         outcome: Outcome<T>,
     ) -> Result<T, AdapterError> {
+        self.activity.end();
         let incidents = self.incidents.take();
         let error = match outcome {
             Ok(Ok(Ok(value))) => return Ok(value),
@@ -280,6 +277,7 @@ impl Adapter for WasmAdapter {
             .await
             .map(|result| result.map(|(things,)| things));
         let Things(things) = self.settle("get", &budget, outcome)?;
+        self.activity.carried(things.len());
         Ok(things)
     }
 
@@ -289,6 +287,7 @@ impl Adapter for WasmAdapter {
         let outcome =
             tokio::time::timeout(budget.time, guest.call_add(&mut self.store, things)).await;
         let rejected = self.settle("add", &budget, outcome)?;
+        self.activity.carried(things.len());
         Ok(self.rejections(rejected))
     }
 
@@ -298,6 +297,7 @@ impl Adapter for WasmAdapter {
         let outcome =
             tokio::time::timeout(budget.time, guest.call_remove(&mut self.store, things)).await;
         let rejected = self.settle("remove", &budget, outcome)?;
+        self.activity.carried(things.len());
         Ok(self.rejections(rejected))
     }
 
@@ -316,6 +316,7 @@ impl Adapter for WasmAdapter {
         let outcome = tokio::time::timeout(budget.time, call)
             .await
             .map(|result| result.map(|(rejected,)| rejected));
+        self.activity.carried(add.len() + remove.len());
         match self.settle("apply", &budget, outcome) {
             Err(AdapterError::Unsupported(_)) => None,
             result => Some(result.map(|rejected| self.rejections(rejected))),

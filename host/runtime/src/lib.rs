@@ -5,6 +5,7 @@
 //! starts [`WasmAdapter`] instances, each in its own sandbox (`sandbox.rs`) with its own
 //! [`Grants`]. Nothing here knows about sync rules.
 
+mod activity;
 mod address;
 mod bindings;
 mod budget;
@@ -23,6 +24,7 @@ mod sandbox;
 mod secrets;
 mod things;
 
+pub use activity::{Activity, Snapshot};
 pub use budget::{Budgets, Rate};
 pub use catalog::{Catalog, Listing};
 pub use credentials::{CredentialError, CredentialSpec, Credentials};
@@ -272,6 +274,7 @@ impl Runtime {
             &Grants::default(),
             &Limits::default(),
             Secrets::default(),
+            Activity::default(),
         )
         .await
         .map_err(|err| err.to_string())?;
@@ -296,7 +299,8 @@ impl Runtime {
 
     /// Starts an instance of `plugin` named `label`, with `grants` and
     /// `limits`, and initialises it with `config`. `secrets` are redacted
-    /// from all it says.
+    /// from all it says; what it does is recorded in `activity`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         &self,
         plugin: &Plugin,
@@ -305,6 +309,7 @@ impl Runtime {
         limits: &Limits,
         config: &[(String, String)],
         secrets: Secrets,
+        activity: Activity,
     ) -> Result<WasmAdapter, allsync_engine::AdapterError> {
         if let Some(credentials) = &grants.credentials {
             // A first token now: credentials that do not work fail here, clearly.
@@ -315,9 +320,16 @@ impl Runtime {
                 ))
             })?;
         }
-        let mut instance =
-            WasmAdapter::instantiate(&self.engine, &plugin.pre, label, grants, limits, secrets)
-                .await?;
+        let mut instance = WasmAdapter::instantiate(
+            &self.engine,
+            &plugin.pre,
+            label,
+            grants,
+            limits,
+            secrets,
+            activity,
+        )
+        .await?;
         instance.init(config).await?;
         Ok(instance)
     }

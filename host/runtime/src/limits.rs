@@ -1,13 +1,14 @@
 //! Resource limits of one adapter instance, and the store limiter that
 //! enforces its memory limit.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 const MIB: u64 = 1024 * 1024;
 
 /// How much an adapter instance may use; each is settable globally
 /// (`[limits]` in allsync.toml) and per instance (`limits = { ... }`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Linear memory, in MiB.

@@ -3,6 +3,7 @@
 //! and within the instance's request and response limits. Anything else is
 //! refused before a connection is made, and recorded as an incident.
 
+use super::activity::Activity;
 use super::budget::Budgets;
 use super::credentials::Credentials;
 use super::grants::{Grants, HttpGrant};
@@ -11,7 +12,6 @@ use super::origin::Origin;
 use super::retry::{self, Sent};
 use super::route::{GrantAdvice, Incidents, Pins, RetryPolicy, Route};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -29,16 +29,17 @@ pub(crate) struct OutboundPolicy {
     incidents: Incidents,
     retry: RetryPolicy,
     budgets: Budgets,
+    activity: Activity,
 }
 
 impl OutboundPolicy {
-    /// The policy of instance `label`, with `grants`; `retries` counts the retries it makes.
+    /// The policy of instance `label`, with `grants`; its requests are counted in `activity`.
     pub(crate) fn new(
         label: &str,
         grants: &Grants,
         limits: &Limits,
         incidents: Incidents,
-        retries: Arc<AtomicU64>,
+        activity: Activity,
     ) -> Self {
         OutboundPolicy {
             label: label.into(),
@@ -54,9 +55,9 @@ impl OutboundPolicy {
             retry: RetryPolicy {
                 max_retries: limits.max_retries,
                 max_wait: Duration::from_secs(limits.max_retry_wait_secs),
-                count: retries,
             },
             budgets: grants.budgets.clone(),
+            activity,
         }
     }
 
@@ -103,6 +104,7 @@ impl OutboundPolicy {
             label: self.label.clone(),
             retry: self.retry.clone(),
             budgets: self.budgets.clone(),
+            activity: self.activity.clone(),
         })
     }
 }

@@ -16,7 +16,6 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
@@ -72,6 +71,7 @@ pub(crate) async fn send(
     let mut retries = 0;
     loop {
         budget.take().await;
+        route.activity.request();
         let outcome = connect::attempt(rebuild(&parts, body.clone()), options, &route).await;
         let attempt = match &outcome {
             Ok(response) => {
@@ -96,7 +96,7 @@ pub(crate) async fn send(
             ));
         };
         retries += 1;
-        route.retry.count.fetch_add(1, Ordering::Relaxed);
+        route.activity.retry_after(wait);
         tracing::info!(
             "{}: {why}; retry {retries} of {} in {:.1} s",
             route.label,
@@ -229,13 +229,11 @@ fn backoff(retries: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
             max_retries: 4,
             max_wait: Duration::from_secs(60),
-            count: Arc::default(),
         }
     }
 

@@ -2,11 +2,11 @@
 //! path hands along one way, `outbound.rs` (decides) → `retry.rs` (tries
 //! again) → `connect.rs` (dials), with no module importing one before it.
 
+use super::activity::Activity;
 use super::budget::Budgets;
 use super::secrets::Secrets;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,14 +54,15 @@ pub(crate) struct Route {
     pub retry: RetryPolicy,
     /// The budgets shared with other instances, by origin and credential.
     pub budgets: Budgets,
+    /// Where its requests and retries are counted.
+    pub activity: Activity,
 }
 
-/// How one instance retries, and how many retries it has made.
+/// How one instance retries.
 #[derive(Debug, Clone)]
 pub(crate) struct RetryPolicy {
     pub max_retries: u32,
     pub max_wait: Duration,
-    pub count: Arc<AtomicU64>,
 }
 
 /// What the host refused or cut short for one instance, each message saying

@@ -7,6 +7,7 @@
 //! preopened only when the config grants one. Memory is held to the
 //! instance's [`Limits`].
 
+use super::activity::Activity;
 use super::grants::Grants;
 use super::limits::{Limits, MemoryLimiter};
 use super::outbound::OutboundPolicy;
@@ -15,8 +16,6 @@ use super::secrets::Secrets;
 use allsync_engine::text::one_line;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime::component::ResourceTable;
@@ -44,7 +43,7 @@ impl Sandbox {
         limits: &Limits,
         secrets: Secrets,
         incidents: Incidents,
-        retries: Arc<AtomicU64>,
+        activity: Activity,
     ) -> io::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(AdapterLog {
@@ -68,7 +67,7 @@ impl Sandbox {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: OutboundPolicy::new(label, grants, limits, incidents, retries),
+            outbound: OutboundPolicy::new(label, grants, limits, incidents, activity),
             memory: MemoryLimiter::new(limits.memory_bytes()),
         })
     }

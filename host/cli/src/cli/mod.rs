@@ -5,9 +5,10 @@ mod output;
 
 use crate::app::{self, AppError, Locations, Selection, Session};
 use crate::audit::{self, Query};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::conformance::Outcome;
 use crate::lock;
+use crate::progress::{self, Progress};
 use crate::saved::SavedPlan;
 use crate::scaffold::{self, Language};
 use crate::serve::{self, ServeRequest};
@@ -30,6 +31,10 @@ struct Cli {
     /// More log detail on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+
+    /// No progress lines, and only errors in the log.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 
     /// Folder of adapter components (*.wasm) [default: the config's plugins_dir, else ./plugins]
     #[arg(long, global = true, env = "ALLSYNC_PLUGINS_DIR", value_name = "DIR")]
@@ -127,6 +132,9 @@ enum Command {
     },
     /// Print allsync's man page (roff), e.g. `allsync man > allsync.1`.
     Man,
+    /// About allsync.toml itself.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run every job on its schedule until stopped, serving /metrics, /healthz and /readyz.
     Serve {
         // Read again on SIGHUP.
@@ -246,6 +254,12 @@ struct AuditArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the JSON Schema of allsync.toml, for editors (taplo, Even Better TOML).
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
 enum PluginsCommand {
     /// List every adapter in the plugins folder (broken files are reported too).
     List {
@@ -284,7 +298,11 @@ pub fn main() -> ExitCode {
     // adapter's backups) is readable by this user alone.
     // SAFETY: umask has no preconditions and cannot fail.
     unsafe { libc::umask(0o077) };
-    init_logging(cli.verbose, cli.log_format);
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
+    let progress = match cli.quiet {
+        true => Progress::off(),
+        false => Progress::on_stderr(),
+    };
     let locations = Locations {
         plugins_dir: cli.plugins_dir.clone(),
         cache: match cli.no_cache {
@@ -300,12 +318,22 @@ pub fn main() -> ExitCode {
         }
     };
     let exit = runtime
-        .block_on(run(cli.command, locations))
+        .block_on(run(cli.command, locations, progress))
         .unwrap_or_else(|err| {
             eprintln!("error: {err}");
             Exit::from(&err)
         });
     exit.into()
+}
+
+/// The session of `file`, showing its progress in `progress`.
+async fn open(
+    file: &std::path::Path,
+    locations: &Locations,
+    progress: &Progress,
+) -> Result<Arc<Session>, AppError> {
+    let session = Session::open(file, locations).await?;
+    Ok(Arc::new(session.with_progress(progress.clone())))
 }
 
 /// The cache folder (`dir`, else the user cache folder's `allsync`), and
@@ -324,7 +352,7 @@ fn cache_location(dir: Option<PathBuf>) -> Option<CacheLocation> {
     })
 }
 
-async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
+async fn run(command: Command, locations: Locations, progress: Progress) -> Result<Exit, AppError> {
     match command {
         Command::Plan {
             run,
@@ -332,7 +360,7 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             out,
             format,
         } => {
-            let session = Arc::new(Session::open(run.config.path(), &locations).await?);
+            let session = open(run.config.path(), &locations, &progress).await?;
             let report = session.run(Action::Plan, &run.selection()).await?;
             if let Some(file) = &out {
                 session.save_plan(&report, file)?;
@@ -351,14 +379,14 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             Ok(Exit::of_run(&report, detailed_exitcode))
         }
         Command::Sync { run } => {
-            let session = Arc::new(Session::open(run.config.path(), &locations).await?);
+            let session = open(run.config.path(), &locations, &progress).await?;
             let report = session.run(Action::Apply, &run.selection()).await?;
             output::run_report(&report, run.config.json);
             Ok(Exit::of_run(&report, false))
         }
         Command::Apply { file, config } => {
             let saved = SavedPlan::read(&file)?;
-            let session = Arc::new(Session::open(config.path(), &locations).await?);
+            let session = open(config.path(), &locations, &progress).await?;
             let report = session.apply_saved(&saved).await?;
             output::run_report(&report, config.json);
             Ok(Exit::of_run(&report, false))
@@ -409,6 +437,10 @@ async fn run(command: Command, locations: Locations) -> Result<Exit, AppError> {
             clap_mangen::Man::new(Cli::command())
                 .render(&mut std::io::stdout())
                 .map_err(|err| AppError::Invalid(format!("cannot write the man page: {err}")))?;
+            Ok(Exit::Ok)
+        }
+        Command::Config(ConfigCommand::Schema) => {
+            print!("{}", config::schema());
             Ok(Exit::Ok)
         }
         Command::Show { file, json } => {
@@ -562,8 +594,9 @@ fn colour(is_terminal: bool) -> bool {
 /// wasmtime's WASI crates are held at info whatever is asked: below that they
 /// log raw adapter I/O (stderr bytes, HTTP header values), which can carry
 /// secrets that allsync must never print.
-fn init_logging(verbose: u8, format: LogFormat) {
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let default = match verbose {
+        _ if quiet => "error",
         0 => "warn,allsync=info",
         1 => "info,allsync=debug",
         _ => "debug,allsync=trace",
@@ -576,7 +609,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
         );
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::log_writer)
         .with_target(false);
     match format {
         LogFormat::Text => logs
