@@ -1020,7 +1020,8 @@ mod tests {
             .map_err(|err| err.problems.join("\n"))
     }
 
-    const MINIMAL: &str = r#"
+    /// One job: people.txt into team.txt with the `file` adapter.
+    pub(super) const MINIMAL: &str = r#"
         [[sync]]
         name = "team"
         [sync.source]

@@ -201,80 +201,78 @@ pub(crate) struct Destination {
     options: Options,
 }
 
-/// A string that names a schedule: "every 15m", or a cron expression.
-struct ScheduleText;
-/// A string that names a duration: "30s", "5m", "1h 30m".
-struct DurationText;
-/// A rate: "10/s", "50/min", "5000/h".
-struct RateText;
-/// How sources are combined.
-struct CombineText;
-/// A config value: the adapter receives it as a string.
-struct ConfigValue;
+/// Declares a value type known to the schema alone: its name, and its schema.
+macro_rules! schema_only {
+    ($(#[$doc:meta])* $type:ident, $name:literal, $schema:tt) => {
+        $(#[$doc])*
+        struct $type;
 
-impl JsonSchema for ScheduleText {
-    fn schema_name() -> Cow<'static, str> {
-        "Schedule".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "description": "\"every DURATION\" (\"every 15m\"), or a cron expression with five or six fields (\"0 7 * * MON-FRI\")",
-            "examples": ["every 15m", "0 7 * * MON-FRI"]
-        })
-    }
+        impl JsonSchema for $type {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
 }
 
-impl JsonSchema for DurationText {
-    fn schema_name() -> Cow<'static, str> {
-        "Duration".into()
+schema_only!(
+    /// A string that names a schedule.
+    ScheduleText,
+    "Schedule",
+    {
+        "type": "string",
+        "description": "\"every DURATION\" (\"every 15m\"), or a cron expression with five or six fields (\"0 7 * * MON-FRI\")",
+        "examples": ["every 15m", "0 7 * * MON-FRI"]
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "description": "a duration such as \"30s\", \"5m\" or \"1h 30m\"",
-            "examples": ["30s", "5m"]
-        })
-    }
-}
+);
 
-impl JsonSchema for RateText {
-    fn schema_name() -> Cow<'static, str> {
-        "Rate".into()
+schema_only!(
+    /// A string that names a duration.
+    DurationText,
+    "Duration",
+    {
+        "type": "string",
+        "description": "a duration such as \"30s\", \"5m\" or \"1h 30m\"",
+        "examples": ["30s", "5m"]
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "pattern": r"^\s*[0-9]+\s*/\s*(s|min|h)\s*$",
-            "examples": ["50/min", "5000/h"]
-        })
-    }
-}
+);
 
-impl JsonSchema for CombineText {
-    fn schema_name() -> Cow<'static, str> {
-        "Combine".into()
+schema_only!(
+    /// A rate, as `rate_limits` takes it.
+    RateText,
+    "Rate",
+    {
+        "type": "string",
+        "pattern": r"^\s*[0-9]+\s*/\s*(s|min|h)\s*$",
+        "examples": ["50/min", "5000/h"]
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "enum": ["union", "intersection"],
-            "description": "union: anyone in any included source; intersection: only who is in every one"
-        })
-    }
-}
+);
 
-impl JsonSchema for ConfigValue {
-    fn schema_name() -> Cow<'static, str> {
-        "ConfigValue".into()
+schema_only!(
+    /// How sources are combined.
+    CombineText,
+    "Combine",
+    {
+        "type": "string",
+        "enum": ["union", "intersection"],
+        "description": "union: anyone in any included source; intersection: only who is in every one"
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": ["string", "integer", "number", "boolean"] })
-    }
-}
+);
+
+schema_only!(
+    /// A config value: the adapter receives it as a string.
+    ConfigValue,
+    "ConfigValue",
+    { "type": ["string", "integer", "number", "boolean"] }
+);
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::MINIMAL;
     use super::*;
     use std::path::Path;
 
@@ -296,17 +294,6 @@ mod tests {
             .map(|error| format!("{}: {error}", error.instance_path()))
             .collect()
     }
-
-    const MINIMAL: &str = r#"
-        [[sync]]
-        name = "team"
-        [sync.source]
-        adapter = "file"
-        config = { path = "people.txt" }
-        [[sync.destination]]
-        adapter = "file"
-        config = { path = "team.txt" }
-    "#;
 
     #[test]
     fn the_committed_schema_is_the_generated_one() {
