@@ -6,4 +6,4 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup
 say "running the benchmarks (progress on stderr, the table on stdout)"
-cargo bench --manifest-path "$ROOT/Cargo.toml" -p allsync --bench allsync --profile dev -- "$@"
+cargo bench --manifest-path "$ROOT/Cargo.toml" --workspace --bench allsync --profile dev -- "$@"

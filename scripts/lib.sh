@@ -188,11 +188,12 @@ check_c_bindings() {
     }
 }
 
-# Builds the allsync binary (dev profile, dependencies optimised), with its
-# tests and benchmarks: one feature set for all, so no dependency is built twice.
+# Builds the allsync binary (dev profile, dependencies optimised), with every
+# workspace crate's tests and benchmarks: the feature set `cargo test
+# --workspace` uses (dev-dependencies included), so no dependency is built twice.
 build_host() {
     say "building the allsync host"
-    cargo build --manifest-path "$ROOT/Cargo.toml" -p allsync --all-targets
+    cargo build --manifest-path "$ROOT/Cargo.toml" --workspace --all-targets
 }
 
 setup() {
