@@ -71,15 +71,11 @@ impl Progress {
 
     /// Clears the line of the instance `label`: it has finished.
     pub fn finish(&self, label: &str) {
-        if let Some((bar, _)) = self
-            .lines
-            .as_ref()
-            .and_then(|lines| lines.tracked().remove(label))
-        {
+        let Some(lines) = &self.lines else { return };
+        let finished = lines.tracked().remove(label);
+        if let Some((bar, _)) = finished {
             bar.finish_and_clear();
-            if let Some(lines) = &self.lines {
-                lines.multi.remove(&bar);
-            }
+            lines.multi.remove(&bar);
         }
     }
 }

@@ -113,7 +113,9 @@ impl Board {
                 }
                 let destinations = report.jobs.iter().flat_map(|job| &job.destinations);
                 let mut lines = Vec::new();
+                let mut blocked = false;
                 for destination in destinations {
+                    blocked |= destination.status == Status::Blocked;
                     if let Some(error) = &destination.error {
                         failures.push(failure(job, &destination.name, error));
                     }
@@ -128,11 +130,6 @@ impl Board {
                         ),
                     ));
                 }
-                let blocked = report
-                    .jobs
-                    .iter()
-                    .flat_map(|job| &job.destinations)
-                    .any(|destination| destination.status == Status::Blocked);
                 let outcome = match (report.succeeded(), blocked) {
                     (true, _) => Outcome::Ok,
                     (false, true) if failures.is_empty() => Outcome::Blocked,
@@ -160,18 +157,19 @@ impl Board {
         }
     }
 
-    /// The page as it stands now.
+    /// The page as it stands now. The audit log is read without holding
+    /// the board, which `serve` updates as it schedules and runs jobs.
     pub fn page(&self) -> String {
-        let shown = self.shown();
-        let changes = shown.audit.as_ref().map(|path| {
-            audit::search(path, &Query::default())
+        let audit = self.shown().audit.clone();
+        let changes = audit.map(|path| {
+            audit::search(&path, &Query::default())
                 .map(|(records, _)| {
                     let skip = records.len().saturating_sub(RECENT);
                     records.into_iter().skip(skip).rev().collect::<Vec<_>>()
                 })
                 .map_err(|err| err.to_string())
         });
-        render(&shown, changes, Utc::now()).into_string()
+        render(&self.shown(), changes, Utc::now()).into_string()
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {

@@ -18,13 +18,19 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// The JSON Schema of `allsync.toml`, pretty-printed, ending in a newline.
 pub fn json() -> String {
-    let schema = generator().into_root_schema_for::<File>();
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema is JSON");
+    let mut text = serde_json::to_string_pretty(root()).expect("a schema is JSON");
     text.push('\n');
     text
+}
+
+/// The schema of the whole file, generated once: it holds every shape's.
+fn root() -> &'static Schema {
+    static ROOT: OnceLock<Schema> = OnceLock::new();
+    ROOT.get_or_init(|| generator().into_root_schema_for::<File>())
 }
 
 /// Schemas as TOML needs them: an optional key is left out, never null.
@@ -57,14 +63,16 @@ fn without_null(schema: &mut Schema) {
     }
 }
 
-/// The keys a table of shape `T` may hold, in the shape's order.
+/// The keys a table of shape `T` may hold, as the file's schema lists them.
 pub(crate) fn keys<T: JsonSchema>() -> Vec<String> {
-    let schema = generator().into_root_schema_for::<T>();
-    schema
-        .get("properties")
-        .and_then(serde_json::Value::as_object)
-        .map(|properties| properties.keys().cloned().collect())
-        .unwrap_or_default()
+    let schema = match T::schema_name() {
+        name if name == File::schema_name() => root().as_value(),
+        name => &root().as_value()["$defs"][name.as_ref()],
+    };
+    let properties = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{} is a shape of allsync.toml", T::schema_name()));
+    properties.keys().cloned().collect()
 }
 
 /// allsync.toml: sync jobs, each sources and destinations, and how allsync
